@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The demonstration: builds a benign sample seizure (public photos, edits, archives, bad files),
+# imports hash sets, runs the one-shot triage on the embedded SQLite store and says where to look.
+# `make demo` runs it with .venv/bin on PATH. Everything it writes stays under demo-out/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+out="$PWD/demo-out"
+photos="${HAVEN_DEMO_PHOTOS:-$PWD/../shared/data/photos/imagenet_sample}"
+if [ ! -d "$photos" ]; then
+    echo "demo: the benign photo corpus was not found at $photos (set HAVEN_DEMO_PHOTOS)" >&2
+    exit 1
+fi
+
+rm -rf "$out"
+mkdir -p "$out"
+export HAVEN_HOME="$out/haven-data"
+unset HAVEN_DATABASE_URL  # the demo always uses the embedded default store
+
+echo "== Building a benign sample evidence set"
+python -m haven.demo "$out/evidence" "$out/hashsets" --photos "$photos"
+
+echo "== Importing a known-good (system files) list"
+haven hashset import "$out/hashsets/known-good-sha1.txt" --kind known-good --name demo-known-good
+
+echo "== Triage: case DEMO-001"
+haven triage "$out/evidence" --case DEMO-001 --label EXHIBIT-1 \
+    --hashset "$out/hashsets/known-md5.txt" --hashset "$out/hashsets/known-pdq.txt" \
+    --out "$out/report"
+
+haven audit verify DEMO-001
+
+echo
+echo "Look here:"
+echo "  report (open in a browser): $out/report/report.html"
+echo "  machine-readable report:    $out/report/report.json"
+echo "  case store (SQLite):        $HAVEN_HOME/haven.db"

@@ -1,0 +1,320 @@
+"""The `haven` command line. Thin: parsing, calling the services below, printing results.
+
+Exit codes: 0 the run completed (items that failed are counted, not fatal); 2 usage error;
+1 the run itself failed, with a one-line reason (a traceback only with --debug).
+"""
+
+from __future__ import annotations
+
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from haven import __version__
+from haven.config import Config, load_config
+from haven.errors import HavenError
+
+app = typer.Typer(
+    help="Haven: triage seized collections — what is known, what is new, what could not be read.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+case_app = typer.Typer(help="Create and inspect cases.", no_args_is_help=True)
+hashset_app = typer.Typer(help="Import known-material and known-good hash sets.", no_args_is_help=True)
+audit_app = typer.Typer(help="Check the tamper-evident audit log.", no_args_is_help=True)
+app.add_typer(case_app, name="case")
+app.add_typer(hashset_app, name="hashset")
+app.add_typer(audit_app, name="audit")
+
+out = Console(soft_wrap=True)  # never wrap: scripts read these lines
+err = Console(stderr=True, soft_wrap=True)
+_state: dict[str, Any] = {"debug": False, "progress": True}
+WORKERS_OPTION = typer.Option("--workers", min=1, help="Worker processes (default: all cores).")
+
+
+class Scheme(StrEnum):
+    vic_us = "vic-us"
+    vic_ca = "vic-ca"
+    caid_uk = "caid-uk"
+
+
+class SetFormat(StrEnum):
+    auto = "auto"
+    plain = "plain"
+    pdq = "pdq"
+    vics = "vics"
+
+
+class SetKind(StrEnum):
+    known = "known"
+    known_good = "known-good"
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"haven {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on failure.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = False,
+) -> None:
+    _state["debug"] = debug
+    _state["progress"] = not quiet
+
+
+def _open() -> tuple[Config, Any]:
+    from haven.store import open_store
+
+    config = load_config()
+    config.home.mkdir(parents=True, exist_ok=True)
+    return config, open_store(config.database_url)
+
+
+# ---------------------------------------------------------------- case
+
+
+@case_app.command("create")
+def case_create(
+    ref: Annotated[str, typer.Argument(help="Case reference, e.g. OP-2026-041.")],
+    title: Annotated[str | None, typer.Option("--title", help="A short title.")] = None,
+    scheme: Annotated[Scheme, typer.Option("--scheme", help="Category scheme for this case.")] = Scheme.vic_us,
+) -> None:
+    """Create a case."""
+    from haven.cases import create_case
+
+    config, store = _open()
+    with store.session() as session:
+        case, created = create_case(session, ref, user=config.user, title=title, scheme=scheme.value)
+        if created:
+            out.print(f"Created case [bold]{case.reference}[/] (scheme {case.scheme}).")
+        else:
+            out.print(f"Case [bold]{case.reference}[/] already exists (scheme {case.scheme}); nothing changed.")
+
+
+@case_app.command("list")
+def case_list() -> None:
+    """List cases."""
+    from sqlalchemy import select
+
+    from haven.store.models import Case
+
+    _, store = _open()
+    table = Table("reference", "title", "scheme", "created", "by")
+    with store.session() as session:
+        for case in session.scalars(select(Case).order_by(Case.reference)):
+            table.add_row(case.reference, case.title or "", case.scheme, f"{case.created_at:%Y-%m-%d}", case.created_by)
+    out.print(table)
+
+
+# ---------------------------------------------------------------- ingest / match / report
+
+
+@app.command()
+def ingest(
+    ref: Annotated[str, typer.Argument(help="Case reference.")],
+    paths: Annotated[list[Path], typer.Argument(help="Folders, files or archives (read-only).")],
+    label: Annotated[str | None, typer.Option("--label", help="Exhibit label (default: the file name).")] = None,
+    workers: Annotated[int | None, WORKERS_OPTION] = None,
+) -> None:
+    """Add evidence to a case: walk, hash, decode and store every file. Re-running resumes."""
+    from haven.pipeline import ingest as run_ingest
+
+    config, store = _open()
+    summary = run_ingest(store, config, ref, paths, label=label, workers=workers, show_progress=_state["progress"])
+    out.print(
+        f"Ingested {summary.items_stored:,} items from {summary.files_walked:,} files "
+        f"({summary.already_done:,} already done) into [bold]{ref}[/] in {summary.seconds:.1f}s "
+        f"({summary.rate:,.1f} items/s); {summary.errors:,} with errors."
+    )
+
+
+@app.command()
+def match(ref: Annotated[str, typer.Argument(help="Case reference.")]) -> None:
+    """Re-run matching of a case against every imported hash set."""
+    from haven.matching.run import match_case
+
+    config, store = _open()
+    summary = match_case(
+        store, ref, user=config.user, threshold=config.pdq_threshold, min_quality=config.pdq_min_quality
+    )
+    out.print(
+        f"Matched [bold]{ref}[/] against {summary.sets} set(s): {summary.exact_matches_added:,} new exact, "
+        f"{summary.pdq_matches_added:,} new PDQ matches, {summary.decisions_added:,} pre-categorizations."
+    )
+    _print_statuses(summary.by_status)
+
+
+@app.command()
+def report(
+    ref: Annotated[str, typer.Argument(help="Case reference.")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for report.json and report.html.")],
+) -> None:
+    """Write DIR/report.json and DIR/report.html."""
+    config, store = _open()
+    paths = _write_report(config, store, ref, out_dir)
+    _print_summary(paths.summary, paths.html_path)
+
+
+def _write_report(config: Config, store: Any, ref: str, out_dir: Path) -> Any:
+    from haven import audit
+    from haven.cases import case_chain
+    from haven.report import write_report
+
+    paths = write_report(store, ref, out_dir, pdq_threshold=config.pdq_threshold)
+    with store.session() as session:
+        audit.record(
+            session,
+            chain=case_chain(ref),
+            user=config.user,
+            action="report",
+            detail={
+                "out": str(out_dir.resolve()),
+                "json_sha256": paths.summary.get("json_sha256"),
+                "html_sha256": paths.summary.get("html_sha256"),
+            },
+        )
+    return paths
+
+
+# ---------------------------------------------------------------- hash sets
+
+
+@hashset_app.command("import")
+def hashset_import(
+    file: Annotated[Path, typer.Argument(help="Hash-set file.", exists=True, dir_okay=False)],
+    name: Annotated[str | None, typer.Option("--name", help="Set name (default: file name).")] = None,
+    fmt: Annotated[SetFormat, typer.Option("--format", help="File format.")] = SetFormat.auto,
+    kind: Annotated[SetKind, typer.Option("--kind", help="known material, or known-good (e.g. NSRL).")] = (
+        SetKind.known
+    ),
+) -> None:
+    """Import a hash set (plain MD5/SHA-1/SHA-256 lists, PDQ lists, VICS JSON)."""
+    config, store = _open()
+    _import_set(config, store, file, name=name, fmt=fmt.value, kind=kind.value)
+
+
+def _import_set(config: Config, store: Any, file: Path, *, name: str | None, fmt: str, kind: str) -> None:
+    from haven.hashsets import import_hashset
+
+    result = import_hashset(store, file, name=name, fmt=fmt, kind=kind, user=config.user)
+    if result.already_imported:
+        out.print(f"Hash set [bold]{result.name}[/] already imported from this file; nothing added.")
+        return
+    out.print(
+        f"Imported [bold]{result.name}[/] ({result.format}, {result.kind}): {result.imported:,} entries, "
+        f"{result.skipped:,} skipped."
+    )
+    for reason in result.skipped_reasons[:10]:
+        err.print(f"  skipped {reason}")
+
+
+# ---------------------------------------------------------------- triage (one shot)
+
+
+@app.command()
+def triage(
+    paths: Annotated[list[Path], typer.Argument(help="Folders, files or archives (read-only).")],
+    case: Annotated[str, typer.Option("--case", help="Case reference (created if missing).")],
+    hashsets: Annotated[
+        list[Path] | None, typer.Option("--hashset", help="Hash-set file to import (repeatable).", exists=True)
+    ] = None,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Report folder.")] = None,
+    workers: Annotated[int | None, WORKERS_OPTION] = None,
+    label: Annotated[str | None, typer.Option("--label", help="Exhibit label.")] = None,
+) -> None:
+    """One shot: create the case, import the sets, ingest, match and write the report."""
+    from haven.cases import create_case
+    from haven.matching.run import match_case
+    from haven.pipeline import ingest as run_ingest
+
+    config, store = _open()
+    with store.session() as session:
+        create_case(session, case, user=config.user)
+    for file in hashsets or []:
+        _import_set(config, store, file, name=None, fmt="auto", kind="known")
+    summary = run_ingest(store, config, case, paths, label=label, workers=workers, show_progress=_state["progress"])
+    err.print(f"Ingested {summary.items_stored:,} items in {summary.seconds:.1f}s ({summary.rate:,.1f} items/s).")
+    match_case(store, case, user=config.user, threshold=config.pdq_threshold, min_quality=config.pdq_min_quality)
+    target = out_dir or config.home / "reports" / case
+    paths_written = _write_report(config, store, case, target)
+    _print_summary(paths_written.summary, paths_written.html_path)
+
+
+# ---------------------------------------------------------------- audit
+
+
+@audit_app.command("verify")
+def audit_verify(
+    ref: Annotated[str | None, typer.Argument(help="Case reference (default: every chain).")] = None,
+) -> None:
+    """Check the audit chain; exit 1 naming the first broken record."""
+    from haven import audit
+    from haven.cases import case_chain, get_case
+
+    _, store = _open()
+    with store.session() as session:
+        if ref is not None:
+            get_case(session, ref)
+        names = [case_chain(ref)] if ref else audit.chains(session)
+        for chain in names:
+            count, problem = audit.verify_chain(session, chain)
+            if problem is not None:
+                err.print(f"[red]BROKEN[/] {problem}")
+                raise typer.Exit(1)
+            out.print(f"audit chain '{chain}': {count} record(s) intact")
+
+
+# ---------------------------------------------------------------- output helpers
+
+
+def _print_statuses(by_status: dict[str, int]) -> None:
+    table = Table("status", "unique contents")
+    for status in ("known", "near-known", "known-good", "unknown", "error"):
+        table.add_row(status, f"{by_status.get(status, 0):,}")
+    out.print(table)
+
+
+def _print_summary(summary: dict[str, Any], html_path: Path) -> None:
+    totals, known = summary.get("totals", {}), summary.get("known", {})
+    table = Table(title=f"Case {summary.get('case', {}).get('reference', '')}", show_header=False)
+    rows = [
+        ("Files found", totals.get("files", 0)),
+        ("Unique contents", totals.get("unique", 0)),
+        ("Known (exact hash)", known.get("exact", 0)),
+        ("Near-known (looks like known)", known.get("perceptual", 0)),
+        ("System files (known-good)", known.get("known_good", 0)),
+        ("NEW images to review", summary.get("unknown_images", 0)),
+        ("Could not be read (errors)", totals.get("errors", 0)),
+        ("Encrypted", totals.get("encrypted", 0)),
+    ]
+    for name, value in rows:
+        table.add_row(name, f"{value:,}")
+    out.print(table)
+    out.print(f"Report: [bold]{html_path}[/] (and report.json beside it)")
+
+
+def main() -> None:
+    try:
+        app()
+    except HavenError as exc:
+        if _state["debug"]:
+            raise
+        err.print(f"error: {exc}", markup=False, highlight=False)
+        sys.exit(1)
+    except Exception as exc:  # the run itself failed: one line, traceback only with --debug
+        if _state["debug"]:
+            raise
+        err.print(f"error: {type(exc).__name__}: {exc} (run with --debug for details)", markup=False, highlight=False)
+        sys.exit(1)

@@ -1,0 +1,49 @@
+"""Runtime configuration, read from the environment in one place."""
+
+from __future__ import annotations
+
+import getpass
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from haven.settings import AnalysisSettings
+
+
+@dataclass(frozen=True)
+class Config:
+    home: Path
+    database_url: str
+    user: str
+    pdq_threshold: int = 31
+    pdq_min_quality: int = 50
+    ingest_batch_items: int = 2000
+    """Results per store transaction while ingesting (smaller: less redone after a crash)."""
+
+    @property
+    def scratch_dir(self) -> Path:
+        return self.home / "scratch"
+
+    def analysis_settings(self) -> AnalysisSettings:
+        return AnalysisSettings(scratch_dir=str(self.scratch_dir))
+
+
+def load_config() -> Config:
+    """HAVEN_HOME (default ./haven-data), HAVEN_DATABASE_URL (default: SQLite file in HAVEN_HOME)."""
+    home = Path(os.environ.get("HAVEN_HOME", "haven-data")).resolve()
+    url = os.environ.get("HAVEN_DATABASE_URL") or f"sqlite:///{home / 'haven.db'}"
+    return Config(
+        home=home,
+        database_url=url,
+        user=os.environ.get("HAVEN_USER") or _login_name(),
+        pdq_threshold=int(os.environ.get("HAVEN_PDQ_THRESHOLD", "31")),
+        pdq_min_quality=int(os.environ.get("HAVEN_PDQ_MIN_QUALITY", "50")),
+        ingest_batch_items=int(os.environ.get("HAVEN_INGEST_BATCH_ITEMS", "2000")),
+    )
+
+
+def _login_name() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry (containers)
+        return f"uid-{os.getuid()}"

@@ -1,0 +1,1 @@
+"""Matching a case's contents against every imported hash set: exact hashes, then PDQ."""

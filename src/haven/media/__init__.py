@@ -1,0 +1,1 @@
+"""Media decoding for analysis: safe image decoding, EXIF, blurred thumbnails, video probing."""

@@ -1,0 +1,245 @@
+"""The case data model. See docs/ARCHITECTURE.md for the picture.
+
+Contents are per case and keyed by sha256; occurrences record every place a content was found.
+Hash sets are global: every case is matched against every imported set.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Case(Base):
+    __tablename__ = "case"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(200), unique=True)
+    title: Mapped[str | None] = mapped_column(Text)
+    scheme: Mapped[str] = mapped_column(String(40), default="vic-us")
+    agency: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(200))
+
+    sources: Mapped[list[Source]] = relationship(back_populates="case")
+
+
+class Source(Base):
+    """An exhibit: a folder, file or archive handed in as evidence."""
+
+    __tablename__ = "source"
+    __table_args__ = (UniqueConstraint("case_id", "location", name="uq_source_location"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id", ondelete="CASCADE"), index=True)
+    label: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20))  # folder | file
+    location: Mapped[str] = mapped_column(Text)  # resolved path at registration
+    size: Mapped[int | None] = mapped_column(BigInteger)
+    sha256: Mapped[str | None] = mapped_column(String(64))  # of the container file, when one file
+    registered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    registered_by: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20), default="registered")  # registered|ingesting|complete
+    files_seen: Mapped[int] = mapped_column(Integer, default=0)
+
+    case: Mapped[Case] = relationship(back_populates="sources")
+
+
+class Content(Base):
+    """A unique byte string within a case."""
+
+    __tablename__ = "content"
+    __table_args__ = (
+        UniqueConstraint("case_id", "sha256", name="uq_content_sha256"),
+        Index("ix_content_md5", "md5"),
+        Index("ix_content_sha1", "sha1"),
+        Index("ix_content_case_status", "case_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id", ondelete="CASCADE"))
+    sha256: Mapped[str] = mapped_column(String(64))
+    md5: Mapped[str] = mapped_column(String(32))
+    sha1: Mapped[str] = mapped_column(String(40))
+    size: Mapped[int] = mapped_column(BigInteger)
+    mime: Mapped[str | None] = mapped_column(String(120))
+    kind: Mapped[str] = mapped_column(String(20))
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+    duration: Mapped[float | None] = mapped_column(Float)
+    codec: Mapped[str | None] = mapped_column(String(60))
+    pdq: Mapped[str | None] = mapped_column(String(64))
+    pdq_quality: Mapped[int | None] = mapped_column(Integer)
+    exif_make: Mapped[str | None] = mapped_column(Text)
+    exif_model: Mapped[str | None] = mapped_column(Text)
+    exif_serial: Mapped[str | None] = mapped_column(Text)
+    exif_datetime: Mapped[str | None] = mapped_column(String(40))
+    gps_lat: Mapped[float | None] = mapped_column(Float)
+    gps_lon: Mapped[float | None] = mapped_column(Float)
+    encrypted: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), default="unknown")
+    """known | near-known | known-good | unknown | error; derived by matching, stored for fast review."""
+
+
+class Thumbnail(Base):
+    """Small JPEG, blurred and greyscale before it is stored: no sharp preview exists anywhere."""
+
+    __tablename__ = "thumbnail"
+
+    content_id: Mapped[int] = mapped_column(ForeignKey("content.id", ondelete="CASCADE"), primary_key=True)
+    jpeg: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class Occurrence(Base):
+    """One place a content (or an unreadable item) was found."""
+
+    __tablename__ = "occurrence"
+    __table_args__ = (
+        UniqueConstraint("source_id", "path_digest", name="uq_occurrence_path"),
+        Index("ix_occurrence_content", "content_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("source.id", ondelete="CASCADE"))
+    content_id: Mapped[int | None] = mapped_column(ForeignKey("content.id", ondelete="CASCADE"))
+    path: Mapped[str] = mapped_column(Text)
+    path_digest: Mapped[str] = mapped_column(String(40))  # sha1 of path: unique key of any length
+    container: Mapped[str | None] = mapped_column(Text)
+    top_level: Mapped[str] = mapped_column(String(40))  # path_digest of the top-level file (resume unit)
+    mtime: Mapped[float | None] = mapped_column(Float)
+    atime: Mapped[float | None] = mapped_column(Float)
+    ctime: Mapped[float | None] = mapped_column(Float)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class HashSet(Base):
+    __tablename__ = "hash_set"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))  # known | known-good
+    format: Mapped[str] = mapped_column(String(20))
+    scheme: Mapped[str | None] = mapped_column(String(40))
+    origin: Mapped[str | None] = mapped_column(Text)
+    file_name: Mapped[str | None] = mapped_column(Text)
+    file_sha256: Mapped[str] = mapped_column(String(64), index=True)
+    imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    imported_by: Mapped[str] = mapped_column(String(200))
+    entry_count: Mapped[int] = mapped_column(Integer, default=0)
+    skipped_count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class HashEntry(Base):
+    __tablename__ = "hash_entry"
+    __table_args__ = (
+        Index("ix_hash_entry_md5", "md5"),
+        Index("ix_hash_entry_sha1", "sha1"),
+        Index("ix_hash_entry_sha256", "sha256"),
+        Index("ix_hash_entry_set", "set_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    set_id: Mapped[int] = mapped_column(ForeignKey("hash_set.id", ondelete="CASCADE"))
+    md5: Mapped[str | None] = mapped_column(String(32))
+    sha1: Mapped[str | None] = mapped_column(String(40))
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    pdq: Mapped[str | None] = mapped_column(String(64))
+    photodna: Mapped[str | None] = mapped_column(Text)  # stored, never matched
+    category: Mapped[str | None] = mapped_column(String(60))
+    series: Mapped[str | None] = mapped_column(Text)
+    victim_identified: Mapped[bool | None] = mapped_column(Boolean)
+    offender_identified: Mapped[bool | None] = mapped_column(Boolean)
+    tags: Mapped[str | None] = mapped_column(Text)
+
+
+class Match(Base):
+    __tablename__ = "match"
+    __table_args__ = (
+        UniqueConstraint("content_id", "entry_id", "method", name="uq_match"),
+        Index("ix_match_set", "set_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    content_id: Mapped[int] = mapped_column(ForeignKey("content.id", ondelete="CASCADE"))
+    entry_id: Mapped[int] = mapped_column(ForeignKey("hash_entry.id", ondelete="CASCADE"))
+    set_id: Mapped[int] = mapped_column(ForeignKey("hash_set.id", ondelete="CASCADE"))
+    method: Mapped[str] = mapped_column(String(20))  # md5|sha1|sha256|pdq|pdq-dihedral|vpdq
+    distance: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Decision(Base):
+    """A categorization. The current category of a content is its latest decision; history is kept."""
+
+    __tablename__ = "decision"
+    __table_args__ = (Index("ix_decision_content", "content_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    content_id: Mapped[int] = mapped_column(ForeignKey("content.id", ondelete="CASCADE"))
+    category: Mapped[str] = mapped_column(String(60))
+    source: Mapped[str] = mapped_column(String(20))  # user | hashset | propagated
+    source_detail: Mapped[str | None] = mapped_column(Text)  # set name, user, or content sha256
+    decided_by: Mapped[str] = mapped_column(String(200))
+    decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Category(Base):
+    """Category schemes are data: (scheme, code, name, meaning)."""
+
+    __tablename__ = "category"
+    __table_args__ = (UniqueConstraint("scheme", "code", name="uq_category"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scheme: Mapped[str] = mapped_column(String(40))
+    code: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(String(120))
+    meaning: Mapped[str | None] = mapped_column(Text)
+
+
+class AuditEvent(Base):
+    """Append-only, hash-chained. One chain per case (and a 'global' chain for hash sets)."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (UniqueConstraint("chain", "seq", name="uq_audit_seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    chain: Mapped[str] = mapped_column(String(200))
+    seq: Mapped[int] = mapped_column(Integer)
+    at: Mapped[str] = mapped_column(String(40))  # ISO 8601 UTC, hashed as text
+    user: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(80))
+    detail: Mapped[str] = mapped_column(Text)  # canonical JSON
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditHead(Base):
+    """Last seq and hash of each chain: deleting the newest records is detected too."""
+
+    __tablename__ = "audit_head"
+
+    chain: Mapped[str] = mapped_column(String(200), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    hash: Mapped[str] = mapped_column(String(64))
