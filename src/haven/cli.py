@@ -135,7 +135,7 @@ def ingest(
     summary = run_ingest(store, config, ref, paths, label=label, workers=workers, show_progress=_state["progress"])
     out.print(
         f"Ingested {summary.items_stored:,} items from {summary.files_walked:,} files "
-        f"({summary.already_done:,} already done) into [bold]{ref}[/] in {summary.seconds:.1f}s "
+        f"({summary.already_done:,} already done) into [bold]{ref}[/] in {summary.seconds:.2f}s "
         f"({summary.rate:,.1f} items/s); {summary.errors:,} with errors."
     )
 
@@ -217,7 +217,11 @@ def _import_set(config: Config, store: Any, file: Path, *, name: str | None, fmt
         f"{result.skipped:,} skipped."
     )
     for reason in result.skipped_reasons[:10]:
-        err.print(f"  skipped {reason}")
+        err.print(f"  skipped {reason}", markup=False)
+    if result.skipped > len(result.skipped_reasons[:10]):
+        err.print(f"  ... and {result.skipped - len(result.skipped_reasons[:10]):,} more skipped")
+    for warning in result.warnings[:10]:
+        err.print(f"  note: {warning}", markup=False)
 
 
 # ---------------------------------------------------------------- triage (one shot)
@@ -245,7 +249,7 @@ def triage(
     for file in hashsets or []:
         _import_set(config, store, file, name=None, fmt="auto", kind="known")
     summary = run_ingest(store, config, case, paths, label=label, workers=workers, show_progress=_state["progress"])
-    err.print(f"Ingested {summary.items_stored:,} items in {summary.seconds:.1f}s ({summary.rate:,.1f} items/s).")
+    err.print(f"Ingested {summary.items_stored:,} items in {summary.seconds:.2f}s ({summary.rate:,.1f} items/s).")
     match_case(store, case, user=config.user, threshold=config.pdq_threshold, min_quality=config.pdq_min_quality)
     target = out_dir or config.home / "reports" / case
     paths_written = _write_report(config, store, case, target)

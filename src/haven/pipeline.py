@@ -32,6 +32,7 @@ from haven.settings import AnalysisSettings
 from haven.store.db import Store
 from haven.store.models import Occurrence, Source
 from haven.store.writer import ResultWriter, path_digest
+from haven.tuning import tune_allocator
 
 
 @dataclass
@@ -100,6 +101,7 @@ def ingest(
     work = [(source_id, entry) for source_id, todo in plan for entry in todo]
     # The pool is forked before the progress thread starts and with no pooled DB connections open.
     store.engine.dispose()
+    tune_allocator()  # before the fork: workers inherit it
     with _worker_pool(workers, len(work)) as pool, make_progress(show_progress) as progress:
         task = progress.add_task("Ingesting", total=len(work))
         for source_id, entry, items in _analyse(pool, work, settings, workers):
@@ -159,7 +161,8 @@ def _process(work: tuple[int, WalkEntry], settings: AnalysisSettings) -> tuple[i
 
 
 def _chunk(count: int, workers: int) -> int:
-    return max(1, min(16, count // (workers * 8)))
+    # Small chunks: a worker left alone with a long last chunk idles the other core.
+    return max(1, min(4, count // (workers * 32)))
 
 
 def iter_paths(values: Iterable[str]) -> list[Path]:
