@@ -27,9 +27,13 @@ class ContentInfo:
     codec: str | None = None
     pdq: str | None = None  # 64 hex chars
     pdq_quality: int | None = None
+    pdq_dihedral: list[str] | None = None
+    """The 7 other dihedral PDQ hashes (rotate 90/180/270, flips, transposes) from the same DCT."""
+    frames: list[tuple[float, str, int]] | None = None
+    """Videos: (timestamp seconds, PDQ hex, quality) per sampled frame (vPDQ semantics)."""
     exif: dict[str, Any] = field(default_factory=dict)
     """Keys: make, model, serial, datetime_original, gps_lat, gps_lon (decimal degrees)."""
-    thumbnail: bytes | None = None  # small JPEG, already blurred and greyscale
+    thumbnail: bytes | None = None  # small JPEG (a video's key-frame contact sheet), blurred and greyscale
     encrypted: str | None = None  # reason, when the content is or looks encrypted
     error: str | None = None  # why the content could not be fully analysed
 

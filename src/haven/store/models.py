@@ -92,6 +92,8 @@ class Content(Base):
     codec: Mapped[str | None] = mapped_column(String(60))
     pdq: Mapped[str | None] = mapped_column(String(64))
     pdq_quality: Mapped[int | None] = mapped_column(Integer)
+    pdq_dihedral: Mapped[str | None] = mapped_column(Text)
+    """The 7 other dihedral PDQ hashes (rotations and flips), comma-separated hex, from the same DCT."""
     exif_make: Mapped[str | None] = mapped_column(Text)
     exif_model: Mapped[str | None] = mapped_column(Text)
     exif_serial: Mapped[str | None] = mapped_column(Text)
@@ -186,8 +188,61 @@ class Match(Base):
     content_id: Mapped[int] = mapped_column(ForeignKey("content.id", ondelete="CASCADE"))
     entry_id: Mapped[int] = mapped_column(ForeignKey("hash_entry.id", ondelete="CASCADE"))
     set_id: Mapped[int] = mapped_column(ForeignKey("hash_set.id", ondelete="CASCADE"))
-    method: Mapped[str] = mapped_column(String(20))  # md5|sha1|sha256|pdq|pdq-dihedral|vpdq
+    method: Mapped[str] = mapped_column(String(20))  # md5|sha1|sha256|pdq|pdq-dihedral|vpdq|pdq-frame
     distance: Mapped[int] = mapped_column(Integer, default=0)
+    timestamp: Mapped[float | None] = mapped_column(Float)  # pdq-frame: seconds into the video
+    query_percent: Mapped[float | None] = mapped_column(Float)  # vpdq: % of this video's frames matched
+    compared_percent: Mapped[float | None] = mapped_column(Float)  # vpdq: % of the known video's frames matched
+
+
+class VideoFrame(Base):
+    """Per-frame PDQ of a video content, sampled at a configured rate (vPDQ semantics)."""
+
+    __tablename__ = "video_frame"
+    __table_args__ = (UniqueConstraint("content_id", "seq", name="uq_video_frame"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    content_id: Mapped[int] = mapped_column(ForeignKey("content.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(Integer)
+    timestamp: Mapped[float] = mapped_column(Float)
+    pdq: Mapped[str] = mapped_column(String(64))
+    quality: Mapped[int] = mapped_column(Integer)
+
+
+class HashEntryFrame(Base):
+    """Frames of a known video from a vPDQ hash set."""
+
+    __tablename__ = "hash_entry_frame"
+    __table_args__ = (Index("ix_hash_entry_frame_entry", "entry_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("hash_entry.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(Integer)
+    timestamp: Mapped[float] = mapped_column(Float)
+    pdq: Mapped[str] = mapped_column(String(64))
+    quality: Mapped[int] = mapped_column(Integer)
+
+
+class NearGroup(Base):
+    """A stack of visually near-identical contents (within a case or across cases), with a representative."""
+
+    __tablename__ = "near_group"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    representative_id: Mapped[int] = mapped_column(ForeignKey("content.id", ondelete="CASCADE"), index=True)
+    max_distance: Mapped[int] = mapped_column(Integer, default=0)
+    threshold: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class NearGroupMember(Base):
+    __tablename__ = "near_group_member"
+    __table_args__ = (UniqueConstraint("content_id", name="uq_near_group_member"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("near_group.id", ondelete="CASCADE"), index=True)
+    content_id: Mapped[int] = mapped_column(ForeignKey("content.id", ondelete="CASCADE"))
+    distance: Mapped[int] = mapped_column(Integer)  # to the representative
 
 
 class Decision(Base):

@@ -12,7 +12,7 @@ from haven.evidence.walker import WalkEntry
 from haven.results import ContentInfo, FoundItem
 from haven.store.bulk import insert_ignore
 from haven.store.db import Store
-from haven.store.models import Content, Occurrence, Source, Thumbnail
+from haven.store.models import Content, Occurrence, Source, Thumbnail, VideoFrame
 
 ID_LOOKUP_CHUNK = 500
 
@@ -37,6 +37,7 @@ def content_row(case_id: int, info: ContentInfo) -> dict[str, Any]:
         "codec": info.codec,
         "pdq": info.pdq,
         "pdq_quality": info.pdq_quality,
+        "pdq_dihedral": ",".join(info.pdq_dihedral) if info.pdq_dihedral else None,
         "exif_make": exif.get("make"),
         "exif_model": exif.get("model"),
         "exif_serial": exif.get("serial"),
@@ -94,6 +95,12 @@ class ResultWriter:
                     if info.thumbnail
                 ]
                 insert_ignore(session, Thumbnail, thumbs, ("content_id",))
+                frames = [
+                    {"content_id": self._ids[sha], "seq": seq, "timestamp": ts, "pdq": pdq, "quality": quality}
+                    for sha, info in new_contents.items()
+                    for seq, (ts, pdq, quality) in enumerate(info.frames or ())
+                ]
+                insert_ignore(session, VideoFrame, frames, ("content_id", "seq"))
             occurrences = []
             for source_id, entry, items in self._pending:
                 top = path_digest(entry.virtual_path)
