@@ -188,6 +188,54 @@ def _write_report(config: Config, store: Any, ref: str, out_dir: Path) -> Any:
     return paths
 
 
+@app.command()
+def groups(
+    ref: Annotated[str, typer.Argument(help="Case reference.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON (the report.json `groups` shape).")] = False,
+) -> None:
+    """Near-duplicate stacks holding this case's pictures (rebuilt first, across all cases)."""
+    import json
+
+    from haven import audit
+    from haven.cases import case_chain, get_case
+    from haven.matching.grouping import build_groups
+    from haven.report.groups import iter_groups
+
+    config, store = _open()
+    with store.session() as session:
+        case = get_case(session, ref)
+        summary = build_groups(session, threshold=config.pdq_threshold, min_quality=config.pdq_min_quality)
+        audit.record(
+            session, chain=case_chain(ref), user=config.user, action="groups", detail={"groups": summary.groups}
+        )
+        stacks = list(iter_groups(session, case.id))
+    if as_json:
+        document = {
+            "case": ref,
+            "threshold": summary.threshold,
+            "excluded": {"low_quality": summary.excluded_low_quality, "featureless": summary.excluded_featureless},
+            "groups": stacks,
+        }
+        sys.stdout.write(json.dumps(document, indent=2) + "\n")
+        return
+    out.print(
+        f"{len(stacks):,} stack(s) hold pictures of [bold]{ref}[/] (PDQ distance <= {summary.threshold} to the "
+        f"representative; {summary.excluded_low_quality:,} low-quality and {summary.excluded_featureless:,} "
+        "featureless pictures left out)."
+    )
+    table = Table("stack", "representative", "members", "max distance", "other cases")
+    for stack in stacks:
+        others = sorted({m["case"] for m in stack["member_details"] if m["case"] != ref})
+        table.add_row(
+            str(stack["id"]),
+            stack["representative"][:16],
+            str(len(stack["members"])),
+            str(stack["max_distance"]),
+            ", ".join(others),
+        )
+    out.print(table)
+
+
 # ---------------------------------------------------------------- hash sets
 
 

@@ -60,6 +60,11 @@ def build(evidence: Path, hashsets: Path, photos: Path) -> dict[str, int]:
     near_sources = chosen[30:40]
     for i, path in enumerate(near_sources):
         (edited / f"img_{i:03d}.jpg").write_bytes(_edit(path.read_bytes(), i))
+    # Re-saved copies of pictures already in DCIM: they stack with their originals (one review each).
+    resized = evidence / "Downloads" / "resized"
+    resized.mkdir(parents=True, exist_ok=True)
+    for i, path in enumerate(chosen[20:25]):
+        (resized / f"copy_{i:03d}.jpg").write_bytes(_edit(path.read_bytes(), i))
     # Archives, nested: a zip holding photos and a 7z that holds more.
     inner = io.BytesIO()
     with py7zr.SevenZipFile(inner, "w") as seven:

@@ -9,6 +9,7 @@ from typing import Any
 
 from haven import __version__
 from haven.report.data import CaseNotFound, Summary, gather_summary, iter_items, iter_problems
+from haven.report.groups import iter_groups
 from haven.report.html_report import MAX_THUMBNAILS, write_html
 from haven.report.json_report import write_json
 from haven.store.db import Store
@@ -64,6 +65,7 @@ def write_report(
                 "errors": iter_problems(session, summary.case_id, "errors"),
                 "encrypted": iter_problems(session, summary.case_id, "encrypted"),
                 "items": iter_items(session, summary.case_id),
+                "groups": iter_groups(session, summary.case_id),
             },
         )
         html_sha = write_html(
