@@ -20,6 +20,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from sqlalchemy.orm import Session
 
+from haven.matching.grouping import groups_for_case
 from haven.report.atomic import atomic_text
 from haven.report.charts import bar_chart
 from haven.report.data import Summary, iter_items, iter_problems
@@ -145,7 +146,16 @@ def write_html(
     errors, error_count = _capped(iter_problems(session, summary.case_id, "errors"), MAX_TABLE_ROWS)
     encrypted, encrypted_count = _capped(iter_problems(session, summary.case_id, "encrypted"), MAX_TABLE_ROWS)
     near_known_total = summary.by_status.get("near-known", 0)
+    stacks = groups_for_case(session, summary.case_id)
+    stack_of = {
+        m["sha256"]: {"id": g.id, "size": len(g.members), "representative": m["sha256"] == g.representative}
+        for g in stacks
+        for m in g.members
+    }
     context = {
+        "stack_of": stack_of,
+        "stack_count": len(stacks),
+        "stack_saving": sum(len(g.members) - 1 for g in stacks),
         "s": summary,
         "generated_at": generated_at,
         "version": version,
