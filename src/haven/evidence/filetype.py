@@ -47,9 +47,30 @@ def _magic() -> magic.Magic:
     return found
 
 
+# The most common picture formats by their unambiguous magic numbers: saves a libmagic call (its
+# full rule set costs ~0.2-0.4 ms) on the hot path. Everything else goes to libmagic.
+_FAST_SIGNATURES = (
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"GIF87a", "image/gif"),
+    (b"GIF89a", "image/gif"),
+)
+
+
+def _fast_mime(head: bytes) -> str | None:
+    for signature, mime in _FAST_SIGNATURES:
+        if head.startswith(signature):
+            return mime
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image/webp"
+    return None
+
+
 def sniff(head: bytes) -> tuple[str, str]:
     """Return (mime, kind) from the first bytes of a content (a few KiB are enough)."""
-    mime = _magic().from_buffer(head[:65536]) if head else "application/x-empty"
+    if not head:
+        return "application/x-empty", "other"
+    mime = _fast_mime(head) or _magic().from_buffer(head[:65536])
     return mime, kind_of(mime)
 
 

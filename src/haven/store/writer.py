@@ -6,7 +6,7 @@ import hashlib
 import time
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from haven.evidence.walker import WalkEntry
 from haven.results import ContentInfo, FoundItem
@@ -68,6 +68,7 @@ class ResultWriter:
         with store.session() as session:
             rows = session.execute(select(Content.sha256, Content.id).where(Content.case_id == case_id))
             self._ids: dict[str, int] = {sha: cid for sha, cid in rows}
+        self._needs_sha: dict[int, bool] = {}
 
     def add(self, source_id: int, entry: WalkEntry, items: list[FoundItem]) -> None:
         self._pending.append((source_id, entry, items))
@@ -107,7 +108,7 @@ class ResultWriter:
                 for item in items:
                     occurrences.append(self._occurrence_row(source_id, top, item))
                 if items and items[0].content and items[0].path == entry.virtual_path:
-                    self._note_single_file_source(session, source_id, entry, items[0].content)
+                    self._note_single_file_source(session, source_id, items[0].content)
             insert_ignore(session, Occurrence, occurrences, ("source_id", "path_digest"))
         self._pending.clear()
         self._pending_items = 0
@@ -135,8 +136,11 @@ class ResultWriter:
             )
             self._ids.update({sha: cid for sha, cid in found})
 
-    @staticmethod
-    def _note_single_file_source(session: Any, source_id: int, entry: WalkEntry, info: ContentInfo) -> None:
-        source = session.get(Source, source_id)
-        if source is not None and source.kind == "file" and source.sha256 is None:
-            source.sha256 = info.sha256
+    def _note_single_file_source(self, session: Any, source_id: int, info: ContentInfo) -> None:
+        """A source that is one file (an image, an archive) records that file's SHA-256."""
+        if source_id not in self._needs_sha:
+            kind, sha = session.execute(select(Source.kind, Source.sha256).where(Source.id == source_id)).one()
+            self._needs_sha[source_id] = kind == "file" and sha is None
+        if self._needs_sha[source_id]:
+            session.execute(update(Source).where(Source.id == source_id).values(sha256=info.sha256))
+            self._needs_sha[source_id] = False
