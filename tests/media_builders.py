@@ -175,8 +175,9 @@ def video_bytes(
     codec: str = "mpeg4",
     container: str = "mp4",
     faststart: bool = False,
+    seed: int = 1,
 ) -> bytes:
-    """A short synthetic video (a bar sweeping over a gradient).
+    """A short synthetic video (a bar sweeping over a gradient; ``seed`` picks the picture).
 
     ``faststart`` puts the MP4 index first, as phones and web uploads do: then truncation leaves
     a file that still opens, which is the harder case to detect. It needs a real file to rewrite.
@@ -190,7 +191,7 @@ def video_bytes(
             assert isinstance(stream, av.VideoStream)
             stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
             for i in range(frames):
-                pixels = synthetic_rgb(width, height, seed=1).copy()
+                pixels = synthetic_rgb(width, height, seed=seed).copy()
                 x = (i * width // max(frames, 1)) % width
                 pixels[:, x : x + max(width // 10, 1)] = 255
                 for packet in stream.encode(av.VideoFrame.from_ndarray(pixels, format="rgb24")):

@@ -126,6 +126,8 @@ def test_triage_end_to_end(haven_env, seizure, tmp_path: Path) -> None:
     # img0..img4 (img0, img1 known), new.jpg; edited is near-known; broken is an error
     assert report["unknown_images"] == 4
     assert (out / "report.html").stat().st_size > 1000
+    # The known-PDQ index is saved with the store: the next case's matching loads it.
+    assert [p.name[:4] for p in (haven_env.home / "indexes").iterdir()] == ["pdq-"]
 
 
 def test_reingest_adds_nothing(haven_env, seizure) -> None:

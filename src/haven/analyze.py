@@ -16,10 +16,11 @@ from haven.media.decode import ImageTooLargeError, check_declared_size, decode_o
 from haven.media.exif import read_exif
 from haven.media.thumbnail import make_thumbnail
 from haven.media.video import probe_video
+from haven.media.video_frames import hash_video_frames
 from haven.results import ContentInfo
 from haven.settings import AnalysisSettings
 from haven.signals.crypto import CryptoHashes, crypto_hashes, hash_stream
-from haven.signals.pdq import pdq_from_image
+from haven.signals.pdq import pdq_with_dihedral
 
 HEAD_BYTES = 65536
 """Bytes given to the content sniffer (libmagic needs far fewer)."""
@@ -60,7 +61,7 @@ def _describe(info: ContentInfo, head: bytes, source: bytes | str, settings: Ana
         if info.kind == "image":
             _describe_image(info, source, settings)
         elif info.kind == "video":
-            _describe_video(info, source)
+            _describe_video(info, source, settings)
     except Exception as exc:  # last resort: a hostile file must not take down the worker
         info.error = info.error or f"analysis failed: {_reason(exc)}"
 
@@ -86,16 +87,25 @@ def _describe_image(info: ContentInfo, source: bytes | str, settings: AnalysisSe
             if "exif" in img.info:
                 info.exif = read_exif(img)[0]
             return
-        found = pdq_from_image(decoded.image, (decoded.width, decoded.height))
-        info.pdq, info.pdq_quality = found.hex, found.quality
+        # The 7 rotated/flipped hashes come from the same DCT (microseconds), so a mirrored or
+        # rotated copy of a known picture can be matched without re-hashing the evidence.
+        found = pdq_with_dihedral(decoded.image, (decoded.width, decoded.height))
+        info.pdq, info.pdq_quality, info.pdq_dihedral = found.hex, found.quality, list(found.others)
         info.exif, orientation = read_exif(decoded.exif_source)
         info.thumbnail = make_thumbnail(decoded.image, settings, orientation)
 
 
-def _describe_video(info: ContentInfo, source: bytes | str) -> None:
+def _describe_video(info: ContentInfo, source: bytes | str, settings: AnalysisSettings) -> None:
     video = probe_video(source)
     info.codec, info.width, info.height = video.codec, video.width, video.height
     info.duration, info.error = video.duration, video.error
+    if video.codec is None:
+        return  # no video stream, or the container does not open: nothing to hash
+    # A truncated video keeps the frames hashed before the damage (they can still match); its
+    # error stays recorded, the probe's first since it says what is wrong with the file.
+    sampled = hash_video_frames(source, settings, video.duration)
+    info.frames, info.thumbnail = sampled.frames or None, sampled.sheet
+    info.error = info.error or sampled.error
 
 
 def _reason(exc: BaseException) -> str:

@@ -49,6 +49,7 @@ class SetFormat(StrEnum):
     plain = "plain"
     pdq = "pdq"
     vics = "vics"
+    vpdq = "vpdq"
 
 
 class SetKind(StrEnum):
@@ -143,17 +144,32 @@ def ingest(
 @app.command()
 def match(ref: Annotated[str, typer.Argument(help="Case reference.")]) -> None:
     """Re-run matching of a case against every imported hash set."""
-    from haven.matching.run import match_case
-
     config, store = _open()
-    summary = match_case(
-        store, ref, user=config.user, threshold=config.pdq_threshold, min_quality=config.pdq_min_quality
-    )
+    summary = _match(config, store, ref)
     out.print(
         f"Matched [bold]{ref}[/] against {summary.sets} set(s): {summary.exact_matches_added:,} new exact, "
-        f"{summary.pdq_matches_added:,} new PDQ matches, {summary.decisions_added:,} pre-categorizations."
+        f"{summary.pdq_matches_added:,} new PDQ, {summary.dihedral_matches_added:,} rotated/mirrored, "
+        f"{summary.video_matches_added:,} video, {summary.frame_matches_added:,} video-frame matches; "
+        f"{summary.decisions_added:,} pre-categorizations."
     )
+    if summary.groups is not None:
+        out.print(f"{summary.groups.groups:,} near-duplicate stack(s) across all cases.")
     _print_statuses(summary.by_status)
+
+
+def _match(config: Config, store: Any, ref: str) -> Any:
+    from haven.matching.run import match_case
+
+    return match_case(
+        store,
+        ref,
+        user=config.user,
+        threshold=config.pdq_threshold,
+        min_quality=config.pdq_min_quality,
+        index_dir=config.index_dir,
+        video_query_percent=config.vpdq_query_percent,
+        video_compared_percent=config.vpdq_compared_percent,
+    )
 
 
 @app.command()
@@ -248,7 +264,7 @@ def hashset_import(
         SetKind.known
     ),
 ) -> None:
-    """Import a hash set (plain MD5/SHA-1/SHA-256 lists, PDQ lists, VICS JSON)."""
+    """Import a hash set (plain MD5/SHA-1/SHA-256 lists, PDQ lists, VICS JSON, vPDQ video hashes)."""
     config, store = _open()
     _import_set(config, store, file, name=name, fmt=fmt.value, kind=kind.value)
 
@@ -288,7 +304,6 @@ def triage(
 ) -> None:
     """One shot: create the case, import the sets, ingest, match and write the report."""
     from haven.cases import create_case
-    from haven.matching.run import match_case
     from haven.pipeline import ingest as run_ingest
 
     config, store = _open()
@@ -298,7 +313,7 @@ def triage(
         _import_set(config, store, file, name=None, fmt="auto", kind="known")
     summary = run_ingest(store, config, case, paths, label=label, workers=workers, show_progress=_state["progress"])
     err.print(f"Ingested {summary.items_stored:,} items in {summary.seconds:.2f}s ({summary.rate:,.1f} items/s).")
-    match_case(store, case, user=config.user, threshold=config.pdq_threshold, min_quality=config.pdq_min_quality)
+    _match(config, store, case)
     target = out_dir or config.home / "reports" / case
     paths_written = _write_report(config, store, case, target)
     _print_summary(paths_written.summary, paths_written.html_path)

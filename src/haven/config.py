@@ -17,8 +17,15 @@ class Config:
     user: str
     pdq_threshold: int = 31
     pdq_min_quality: int = 50
+    vpdq_query_percent: float = 0.0
+    vpdq_compared_percent: float = 80.0
     ingest_batch_items: int = 2000
     """Results per store transaction while ingesting (smaller: less redone after a crash)."""
+
+    @property
+    def index_dir(self) -> Path:
+        """Saved perceptual indexes: matching a new case loads them instead of rebuilding."""
+        return self.home / "indexes"
 
     @property
     def scratch_dir(self) -> Path:
@@ -38,6 +45,8 @@ def load_config() -> Config:
         user=os.environ.get("HAVEN_USER") or _login_name(),
         pdq_threshold=int(os.environ.get("HAVEN_PDQ_THRESHOLD", "31")),
         pdq_min_quality=int(os.environ.get("HAVEN_PDQ_MIN_QUALITY", "50")),
+        vpdq_query_percent=float(os.environ.get("HAVEN_VPDQ_QUERY_PERCENT", "0")),
+        vpdq_compared_percent=float(os.environ.get("HAVEN_VPDQ_COMPARED_PERCENT", "80")),
         ingest_batch_items=int(os.environ.get("HAVEN_INGEST_BATCH_ITEMS", "2000")),
     )
 

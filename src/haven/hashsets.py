@@ -32,10 +32,11 @@ from haven.formats import (
     Note,
     ParsedEntry,
     Skipped,
+    VideoEntry,
     detect,
 )
 from haven.store import Store
-from haven.store.models import HashEntry, HashSet
+from haven.store.models import HashEntry, HashEntryFrame, HashSet
 
 KINDS = ("known", "known-good")
 BATCH_ROWS = 10_000  # big enough to amortise round trips, small enough to keep memory flat
@@ -175,7 +176,9 @@ class _Tally:
             self.notes.append(f"… and {self.note_count - len(self.notes)} more")
 
 
-def _insert_entries(connection: Connection, set_id: int, items: Iterable[ParsedEntry | Skipped | Note]) -> _Tally:
+def _insert_entries(
+    connection: Connection, set_id: int, items: Iterable[ParsedEntry | VideoEntry | Skipped | Note]
+) -> _Tally:
     write = _entry_writer(connection, set_id)
     tally = _Tally()
     batch: list[ParsedEntry] = []
@@ -186,6 +189,9 @@ def _insert_entries(connection: Connection, set_id: int, items: Iterable[ParsedE
                 write(batch)
                 tally.imported += len(batch)
                 batch = []
+        elif isinstance(item, VideoEntry):
+            _write_video(connection, set_id, item)
+            tally.imported += 1
         elif isinstance(item, Skipped):
             tally.skipped += 1
             if len(tally.reasons) < REASONS_KEPT:
@@ -219,6 +225,19 @@ def _entry_writer(connection: Connection, set_id: int) -> Callable[[list[ParsedE
         connection.exec_driver_sql(sql, list(map(row, batch)) if row else batch)  # type: ignore[arg-type]
 
     return write
+
+
+def _write_video(connection: Connection, set_id: int, video: VideoEntry) -> None:
+    """One known video: its entry (its id is needed for the frames), then its frames in batched executemany.
+    Same connection and transaction as the rest of the set, so a failure later still leaves nothing."""
+    statement = insert(HashEntry).values(set_id=set_id, **video.entry).returning(HashEntry.id)
+    entry_id = connection.execute(statement).scalar_one()
+    frames = [
+        {"entry_id": entry_id, "seq": seq, "timestamp": seconds, "pdq": pdq, "quality": quality}
+        for seq, seconds, pdq, quality in video.frames
+    ]
+    for start in range(0, len(frames), BATCH_ROWS):
+        connection.execute(insert(HashEntryFrame), frames[start : start + BATCH_ROWS])
 
 
 @contextmanager
@@ -266,7 +285,7 @@ def _choose_format(path: Path, head: bytes, fmt: str) -> HashListFormat:
         found = detect(head)
         if found is None:
             raise HashSetImportError(
-                path, "unrecognised format: not VICS JSON, a PDQ list or a plain MD5/SHA-1/SHA-256 list"
+                path, "unrecognised format: not VICS JSON, a vPDQ file, a PDQ list or a plain MD5/SHA-1/SHA-256 list"
             )
         return found
     if fmt not in FORMATS:

@@ -45,6 +45,10 @@ class AnalysisSettings:
     """Files up to this size are read whole into memory; larger ones are streamed."""
     entropy_sample_bytes: int = 4 * 1024**2
     """Bytes sampled (start, middle, end) for the encrypted-container test."""
+    video_frames_per_second: float = 1.0
+    """Video frames PDQ-hashed per second (vPDQ's 1 / seconds_per_hash); 0 hashes every frame."""
+    video_max_frames: int = 3600
+    """Most frames hashed per video; longer videos are sampled more sparsely so the cap spans them whole."""
     scratch_dir: str | None = None
     """Where members too large for memory are spooled (inside the case store, never the evidence)."""
     archives: ArchiveLimits = field(default_factory=ArchiveLimits)

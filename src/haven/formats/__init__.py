@@ -1,15 +1,25 @@
 """Hash-set exchange formats, one module each, registered here in auto-detection order.
 
-Order matters: VICS is JSON and unmistakable; a PDQ list must say "pdq" (header or line prefix)
-because a bare 64-hex line is just as much a SHA-256; whatever is left with hex lines is plain.
+Order matters: VICS is JSON and unmistakable, and so are vPDQ's ``frame,quality,pdq,seconds`` lines; a
+PDQ list must say "pdq" (header or line prefix) because a bare 64-hex line is just as much a SHA-256;
+whatever is left with hex lines is plain.
 """
 
 from __future__ import annotations
 
-from haven.formats import pdqlist, plain, vics
-from haven.formats.base import ENTRY_COLUMNS, HEAD_SIZE, FormatError, HashListFormat, Note, ParsedEntry, Skipped
+from haven.formats import pdqlist, plain, vics, vpdq
+from haven.formats.base import (
+    ENTRY_COLUMNS,
+    HEAD_SIZE,
+    FormatError,
+    HashListFormat,
+    Note,
+    ParsedEntry,
+    Skipped,
+    VideoEntry,
+)
 
-FORMATS: dict[str, HashListFormat] = {module.name: module for module in (vics, pdqlist, plain)}
+FORMATS: dict[str, HashListFormat] = {module.name: module for module in (vics, vpdq, pdqlist, plain)}
 
 
 def detect(head: bytes) -> HashListFormat | None:
@@ -26,5 +36,6 @@ __all__ = [
     "Note",
     "ParsedEntry",
     "Skipped",
+    "VideoEntry",
     "detect",
 ]

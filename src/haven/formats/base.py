@@ -1,7 +1,8 @@
 """What every hash-set format module provides, and the small pieces they share.
 
 A format is one module with ``name``, ``sniff(head)``, ``scheme(head)`` and ``read(path)``. ``read``
-streams: it yields one ``ParsedEntry`` per usable record, a ``Skipped`` (with its line or record
+streams: it yields one ``ParsedEntry`` per usable record (a ``VideoEntry``, entry plus frames, for a
+known video), a ``Skipped`` (with its line or record
 number) per unusable one and a ``Note`` when it drops a field from an entry it keeps; it raises
 ``FormatError`` when the file cannot be read any further. Entries are plain dicts with every column
 present, so the importer hands them to executemany unchanged.
@@ -74,6 +75,14 @@ class Note:
         return f"{self.where}: {self.text}"
 
 
+@dataclass(frozen=True, slots=True)
+class VideoEntry:
+    """A known video (vPDQ): its entry columns and its frames as (frame number, seconds, PDQ hex, quality)."""
+
+    entry: ParsedEntry
+    frames: list[tuple[int, float, str, int]]
+
+
 class FormatError(Exception):
     """The file cannot be read (further): malformed, truncated, or not this format."""
 
@@ -88,7 +97,7 @@ class HashListFormat(Protocol):
 
     def scheme(self, head: bytes) -> str | None: ...
 
-    def read(self, path: Path) -> Iterator[ParsedEntry | Skipped | Note]: ...
+    def read(self, path: Path) -> Iterator[ParsedEntry | VideoEntry | Skipped | Note]: ...
 
 
 # Hashes of zero bytes: every empty file on every disk matches them, so a set listing one is a mistake.

@@ -39,7 +39,7 @@ def probe_video(source: bytes | str | Path) -> VideoInfo:
         with av.open(fp, mode="r", metadata_errors="ignore") as container:
             _describe(container, info)
     except Exception as exc:
-        info.error = info.error or f"cannot read video: {_reason(exc)}"
+        info.error = info.error or f"cannot read video: {ffmpeg_reason(exc)}"
     return info
 
 
@@ -56,7 +56,7 @@ def _describe(container: av.container.InputContainer, info: VideoInfo) -> None:
     try:
         frame = next(container.decode(stream), None)
     except Exception as exc:
-        info.error = f"corrupt video: first frame does not decode: {_reason(exc)}"
+        info.error = f"corrupt video: first frame does not decode: {ffmpeg_reason(exc)}"
         return
     if frame is None:
         info.error = "corrupt video: no decodable frame"
@@ -92,7 +92,7 @@ def _truncation(container: av.container.InputContainer, stream: av.VideoStream, 
                 stop = float((packet.pts - start + (packet.duration or 0)) * time_base)
                 end = stop if end is None else max(end, stop)
     except Exception as exc:
-        return f"corrupt video: the last second does not read: {_reason(exc)}"
+        return f"corrupt video: the last second does not read: {ffmpeg_reason(exc)}"
     # Allow for container/stream rounding and a last frame without a duration.
     if end is None:
         return f"truncated video: nothing readable near the declared end ({duration:.2f} s)"
@@ -101,6 +101,6 @@ def _truncation(container: av.container.InputContainer, stream: av.VideoStream, 
     return None
 
 
-def _reason(exc: Exception) -> str:
+def ffmpeg_reason(exc: Exception) -> str:
     # FFmpeg errors carry a clean strerror; their str() adds errno and a '<none>' file name.
     return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__

@@ -268,16 +268,33 @@ def _build_batch(session: Session, rows: Sequence[Row[Any]], thumbnails: bool) -
         paths[content_id].append(path)
 
     matches: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    for content_id, set_name, method, distance, entry_category in session.execute(
-        select(Match.content_id, HashSet.name, Match.method, Match.distance, HashEntry.category)
+    for m in session.execute(
+        select(
+            Match.content_id,
+            HashSet.name,
+            Match.method,
+            Match.distance,
+            HashEntry.category,
+            Match.timestamp,
+            Match.query_percent,
+            Match.compared_percent,
+        )
         .join(HashSet, HashSet.id == Match.set_id)
         .join(HashEntry, HashEntry.id == Match.entry_id)
         .where(Match.content_id.in_(ids))
         .order_by(Match.distance, HashSet.name, Match.method)
     ):
-        matches[content_id].append(
-            {"set": set_name, "method": method, "distance": distance, "entry_category": entry_category}
-        )
+        found: dict[str, Any] = {
+            "set": m.name,
+            "method": m.method,
+            "distance": m.distance,
+            "entry_category": m.category,
+        }
+        if m.method == "vpdq":  # a video against a known video: how much of each was found in the other
+            found.update(query_percent=m.query_percent, compared_percent=m.compared_percent)
+        elif m.method == "pdq-frame":  # one frame: where in the video (case or known) it is
+            found["timestamp"] = m.timestamp
+        matches[m.content_id].append(found)
 
     category: dict[int, str] = {}
     # Ascending order: the last decision seen for a content is its current one.

@@ -5,6 +5,7 @@ lists and Haven compare bit for bit.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import NamedTuple
 
 import numpy as np
@@ -30,12 +31,35 @@ DIHEDRAL_NAMES = (
     "flipplus1",
     "flipminus1",
 )
-"""Order of ``pdqhash.compute_dihedral``'s hashes (the C++ reference's order)."""
+"""Order of ``pdqhash.compute_dihedral``'s hashes (the C++ reference's order).
+
+Hash ``name`` of a picture P approximates the plain PDQ of P transformed by ``name`` (Pillow's
+equivalent in brackets, checked against the reference's rotated bridge files): rotate90/180/270
+counter-clockwise (``Transpose.ROTATE_*``), flipx upside down (``FLIP_TOP_BOTTOM``), flipy mirrored
+left-right (``FLIP_LEFT_RIGHT``), flipplus1 mirrored about the main diagonal (``TRANSPOSE``),
+flipminus1 about the anti-diagonal (``TRANSVERSE``)."""
+OTHER_DIHEDRAL_NAMES = DIHEDRAL_NAMES[1:]
+"""Names of the 7 non-identity hashes, in the order ``ContentInfo.pdq_dihedral`` and the store's
+comma-joined ``Content.pdq_dihedral`` hold them (the identity is the plain ``pdq``)."""
 
 
 class PdqHash(NamedTuple):
     hex: str
     quality: int
+
+
+class PdqDihedral(NamedTuple):
+    """The plain hash and quality, plus the 7 other dihedral hashes in ``OTHER_DIHEDRAL_NAMES`` order."""
+
+    hex: str
+    quality: int
+    others: tuple[str, ...]
+
+
+def dihedral_by_name(others: Sequence[str] | str) -> dict[str, str]:
+    """Name -> hash for the 7 stored dihedral hashes (a sequence, or the store's comma-joined text)."""
+    hashes = others.split(",") if isinstance(others, str) else list(others)
+    return dict(zip(OTHER_DIHEDRAL_NAMES, hashes, strict=True))
 
 
 def bits_to_hex(bits: np.ndarray) -> str:
@@ -77,16 +101,28 @@ def pdq_from_image(img: Image.Image, full_size: tuple[int, int] | None = None) -
     return PdqHash(pdq_reduced.dct_to_hex(pdq_reduced.dct16(buffer)), pdq_reduced.quality(buffer))
 
 
-def pdq_dihedral_from_image(img: Image.Image, full_size: tuple[int, int] | None = None) -> tuple[dict[str, str], int]:
-    """The eight rotation/flip hashes from one DCT (costs about one hash, not eight)."""
+def pdq_with_dihedral(img: Image.Image, full_size: tuple[int, int] | None = None) -> PdqDihedral:
+    """``pdq_from_image`` plus the 7 other dihedral hashes, all from one DCT.
+
+    Why one DCT is enough: rotating or flipping the 64x64 buffer only transposes the 16x16 DCT
+    and negates its odd frequencies, so the eight hashes cost one hash and seven medians. The
+    plain hash is the same as ``pdq_from_image``'s (pdqhash's ``compute_dihedral`` runs the same
+    pipeline as ``compute`` up to the DCT).
+    """
     scale = reduction(img.size, full_size)
     if full_size is None or scale == 1:
-        hashes, quality = pdqhash.compute_dihedral(pdq_input(img))
-        return {n: bits_to_hex(b) for n, b in zip(DIHEDRAL_NAMES, hashes, strict=True)}, int(quality)
+        bits, quality = pdqhash.compute_dihedral(pdq_input(img))
+        hexes = [bits_to_hex(b) for b in bits]
+        return PdqDihedral(hexes[0], int(quality), tuple(hexes[1:]))
     buffer = pdq_reduced.downsample64(pdq_reduced.luma_float(_pixels(img)), full_size, scale)
-    dcts = pdq_reduced.dihedral_dcts(pdq_reduced.dct16(buffer))
-    hexes = [pdq_reduced.dct_to_hex(d) for d in dcts]
-    return dict(zip(DIHEDRAL_NAMES, hexes, strict=True)), pdq_reduced.quality(buffer)
+    hexes = pdq_reduced.dihedral_hexes(pdq_reduced.dct16(buffer))
+    return PdqDihedral(hexes[0], pdq_reduced.quality(buffer), tuple(hexes[1:]))
+
+
+def pdq_dihedral_from_image(img: Image.Image, full_size: tuple[int, int] | None = None) -> tuple[dict[str, str], int]:
+    """The eight rotation/flip hashes keyed by ``DIHEDRAL_NAMES``, and the quality."""
+    found = pdq_with_dihedral(img, full_size)
+    return dict(zip(DIHEDRAL_NAMES, (found.hex, *found.others), strict=True)), found.quality
 
 
 def reduction(size: tuple[int, int], full_size: tuple[int, int] | None) -> int:
