@@ -17,11 +17,12 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-import faiss
+import numpy as np
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from haven.matching.pdq import hex_to_bytes
+from haven.matching.pdq_index import PdqIndex
 from haven.store.models import Case, Content, Decision, NearGroup, NearGroupMember
 
 FEATURELESS_QUALITY = 10
@@ -108,18 +109,15 @@ def build_groups(session: Session, *, threshold: int = 31, min_quality: int = 50
 
 
 def _find_neighbours(candidates: list[_Candidate], threshold: int) -> None:
-    """All pairs within the threshold (exact: FAISS binary flat, radius threshold+1 for inclusivity)."""
+    """All pairs within the threshold, exactly (PdqIndex: inclusive, equal to brute force, MIH when large)."""
     vectors = hex_to_bytes([c.pdq for c in candidates])
-    index = faiss.IndexBinaryFlat(256)
-    index.add(vectors)
+    index = PdqIndex.build(vectors, np.arange(len(candidates), dtype=np.int64))
     for start in range(0, len(candidates), QUERY_BATCH):
-        lims, distances, labels = index.range_search(vectors[start : start + QUERY_BATCH], threshold + 1)
-        for offset in range(len(lims) - 1):
-            me = start + offset
-            for pos in range(lims[offset], lims[offset + 1]):
-                other = int(labels[pos])
-                if other != me:
-                    candidates[me].neighbours[other] = int(distances[pos])
+        queries, others, distances = index.range_query(vectors[start : start + QUERY_BATCH], threshold)
+        for query, other, distance in zip(queries.tolist(), others.tolist(), distances.tolist(), strict=True):
+            me = start + query
+            if other != me:
+                candidates[me].neighbours[other] = distance
 
 
 @dataclass
