@@ -17,6 +17,8 @@ class Config:
     user: str
     pdq_threshold: int = 31
     pdq_min_quality: int = 50
+    video_frames_per_second: float = 1.0
+    """Video frames hashed per second at ingest (0: every frame). Match it to the known lists' rate."""
     vpdq_query_percent: float = 0.0
     vpdq_compared_percent: float = 80.0
     ingest_batch_items: int = 2000
@@ -32,7 +34,7 @@ class Config:
         return self.home / "scratch"
 
     def analysis_settings(self) -> AnalysisSettings:
-        return AnalysisSettings(scratch_dir=str(self.scratch_dir))
+        return AnalysisSettings(scratch_dir=str(self.scratch_dir), video_frames_per_second=self.video_frames_per_second)
 
 
 def load_config() -> Config:
@@ -45,6 +47,7 @@ def load_config() -> Config:
         user=os.environ.get("HAVEN_USER") or _login_name(),
         pdq_threshold=int(os.environ.get("HAVEN_PDQ_THRESHOLD", "31")),
         pdq_min_quality=int(os.environ.get("HAVEN_PDQ_MIN_QUALITY", "50")),
+        video_frames_per_second=float(os.environ.get("HAVEN_VIDEO_FRAMES_PER_SECOND", "1")),
         vpdq_query_percent=float(os.environ.get("HAVEN_VPDQ_QUERY_PERCENT", "0")),
         vpdq_compared_percent=float(os.environ.get("HAVEN_VPDQ_COMPARED_PERCENT", "80")),
         ingest_batch_items=int(os.environ.get("HAVEN_INGEST_BATCH_ITEMS", "2000")),
