@@ -24,6 +24,7 @@ import argparse
 import hashlib
 import io
 import json
+import multiprocessing
 import os
 import platform
 import re
@@ -124,6 +125,15 @@ def bare_compute(path: Path) -> tuple[str, int]:
     return found.hex, found.quality
 
 
+def bare_two_processes(files: list[Path]) -> float:
+    log(f"  bare compute, 2 processes: {len(files)} files")
+    with multiprocessing.get_context("fork").Pool(2) as pool:
+        start = time.perf_counter()
+        for _ in pool.imap_unordered(bare_compute, files, chunksize=1):
+            pass
+        return time.perf_counter() - start
+
+
 def naive(path: Path) -> tuple[str, int]:
     data = path.read_bytes()
     for algo in (hashlib.md5, hashlib.sha1, hashlib.sha256):
@@ -194,6 +204,9 @@ def measure_set(name: str, files: list[Path], cli: list[str] | None, workers: li
     for _ in range(rounds):
         seconds, fast = timed("bare compute", files, bare_compute)
         secs["bare_compute"] = min(secs.get("bare_compute", seconds), seconds)
+        # The machine's own parallel scaling: the same bare compute in 2 processes (ceiling for Haven's 2w/1w).
+        seconds = bare_two_processes(files)
+        secs["bare_compute_2proc"] = min(secs.get("bare_compute_2proc", seconds), seconds)
         for w in workers:
             key = f"{w}w"
             if cli is None:
@@ -246,6 +259,7 @@ def ratios(rates: dict[str, float]) -> dict[str, float | str]:
         "wall_haven_2w_over_1w": ratio("haven_cli_2w_wall", "haven_cli_1w_wall"),
         "wall_haven_1w_over_bare": ratio("haven_cli_1w_wall", "bare_compute"),
         "bare_over_threatexchange": ratio("bare_compute", "threatexchange"),
+        "bare_2proc_over_1proc": ratio("bare_compute_2proc", "bare_compute"),
         "bare_over_naive": ratio("bare_compute", "naive_full_decode"),
     }
 

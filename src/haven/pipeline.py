@@ -33,6 +33,7 @@ from haven.store.db import Store
 from haven.store.models import Occurrence, Source
 from haven.store.writer import ResultWriter, path_digest
 from haven.tuning import tune_allocator
+from haven.warmup import warm_up
 
 
 @dataclass
@@ -102,6 +103,7 @@ def ingest(
     # The pool is forked before the progress thread starts and with no pooled DB connections open.
     store.engine.dispose()
     tune_allocator()  # before the fork: workers inherit it
+    warm_up(settings)  # one-off first-use costs paid once, here, not once per worker
     with _worker_pool(workers, len(work)) as pool, make_progress(show_progress) as progress:
         task = progress.add_task("Ingesting", total=len(work))
         for source_id, entry, items in _analyse(pool, work, settings, workers):
