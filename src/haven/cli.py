@@ -6,6 +6,7 @@ Exit codes: 0 the run completed (items that failed are counted, not fatal); 2 us
 
 from __future__ import annotations
 
+import json
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -210,8 +211,6 @@ def groups(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON (the report.json `groups` shape).")] = False,
 ) -> None:
     """Near-duplicate stacks holding this case's pictures (rebuilt first, across all cases)."""
-    import json
-
     from haven import audit
     from haven.cases import case_chain, get_case
     from haven.matching.grouping import build_groups
@@ -267,6 +266,73 @@ def hashset_import(
     """Import a hash set (plain MD5/SHA-1/SHA-256 lists, PDQ lists, VICS JSON, vPDQ video hashes)."""
     config, store = _open()
     _import_set(config, store, file, name=name, fmt=fmt.value, kind=kind.value)
+
+
+@hashset_app.command("list")
+def hashset_list(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """Every imported set: kind, format, entries, contents matched."""
+    from haven.hashset_catalog import describe_sets
+
+    _, store = _open()
+    with store.session() as session:
+        described = describe_sets(session)
+    if as_json:
+        sys.stdout.write(json.dumps(described, indent=2) + "\n")
+        return
+    table = Table("name", "kind", "format", "scheme", "entries", "matched", "imported")
+    for d in described:
+        table.add_row(
+            d["name"],
+            d["kind"],
+            d["format"],
+            d["scheme"] or "",
+            f"{d['entries']:,}",
+            f"{d['matched_contents']:,}",
+            f"{d['imported_at'][:10]} by {d['imported_by']}",
+        )
+    out.print(table)
+
+
+@hashset_app.command("show")
+def hashset_show(
+    name: Annotated[str, typer.Argument(help="Set name.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """One set in detail: entries by hash type, source file, contents matched."""
+    from haven.hashset_catalog import describe_set
+
+    _, store = _open()
+    with store.session() as session:
+        described = describe_set(session, name)
+    if as_json:
+        sys.stdout.write(json.dumps(described, indent=2) + "\n")
+        return
+    table = Table(show_header=False, title=f"Hash set {name}")
+    for key, value in described.items():
+        shown = ", ".join(f"{k} {v:,}" for k, v in value.items()) if isinstance(value, dict) else str(value)
+        table.add_row(key, shown)
+    out.print(table)
+
+
+@hashset_app.command("remove")
+def hashset_remove(
+    name: Annotated[str, typer.Argument(help="Set name.")],
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Remove a set, its matches and the pre-categorizations it made (people's decisions are kept)."""
+    from haven.hashset_catalog import remove_hashset
+
+    if not yes:
+        if not sys.stdin.isatty():
+            raise HavenError("removing a hash set needs --yes when not run from a terminal")
+        typer.confirm(f"Remove hash set '{name}', its matches and the categories it set?", abort=True)
+    config, store = _open()
+    with store.session() as session:
+        removed = remove_hashset(session, name, user=config.user)
+    out.print(
+        f"Removed hash set [bold]{name}[/]: {removed['entries']:,} entries, {removed['matches']:,} matches, "
+        f"{removed['decisions']:,} pre-categorizations; statuses re-derived in {removed['cases_affected']} case(s)."
+    )
 
 
 def _import_set(config: Config, store: Any, file: Path, *, name: str | None, fmt: str, kind: str) -> None:
