@@ -212,7 +212,7 @@ def test_auto_detection_reads_bare_64_hex_as_sha256(store: Store, tmp_path: Path
         (b"", {}, "the file is empty"),
         (b"\x89PNG\r\n\x1a\n\x00\x00", {}, "unrecognised format"),
         (b"x", {"kind": "bad"}, "kind must be one of known, known-good"),
-        (b"x", {"fmt": "nsrl"}, "unknown format 'nsrl'; choose auto, vics, vpdq, pdq, plain"),
+        (b"x", {"fmt": "xways"}, "unknown format 'xways'; choose auto, nsrl, kdb, vics, vpdq, hma, signals"),
         (b"x", {"name": "  "}, "name must be 1 to 200 characters"),
         (b'{"value": []}', {"fmt": "vics"}, "no @odata.context"),
     ],

@@ -51,6 +51,20 @@ class SetFormat(StrEnum):
     pdq = "pdq"
     vics = "vics"
     vpdq = "vpdq"
+    nsrl = "nsrl"
+    kdb = "kdb"
+    hma = "hma"
+    signals = "signals"
+
+
+class SetExportFormat(StrEnum):
+    plain = "plain"
+    pdq = "pdq"
+    vics = "vics"
+
+
+class CaseExportFormat(StrEnum):
+    vics = "vics"
 
 
 class SetKind(StrEnum):
@@ -251,6 +265,21 @@ def groups(
     out.print(table)
 
 
+@app.command("export")
+def export(
+    ref: Annotated[str, typer.Argument(help="Case reference.")],
+    fmt: Annotated[CaseExportFormat, typer.Option("--format", help="Exchange format.")],
+    out_file: Annotated[Path, typer.Option("--out", help="File to write (replaced whole, never half-written).")],
+) -> None:
+    """Write the case's categorized contents for partners: hashes, sizes, categories; no media, no paths."""
+    from haven.exports import export_case
+
+    config, store = _open()
+    result = export_case(store, ref, fmt.value, out_file, user=config.user)
+    out.print(f"Exported {result.written:,} categorized contents of [bold]{ref}[/] as {result.format} to {out_file}.")
+    out.print(f"SHA-256 {result.sha256}")
+
+
 # ---------------------------------------------------------------- hash sets
 
 
@@ -263,7 +292,8 @@ def hashset_import(
         SetKind.known
     ),
 ) -> None:
-    """Import a hash set (plain MD5/SHA-1/SHA-256 lists, PDQ lists, VICS JSON, vPDQ video hashes)."""
+    """Import a hash set: plain MD5/SHA-1/SHA-256 lists, PDQ lists, VICS JSON, vPDQ video hashes, NSRL RDSv3,
+    Autopsy .kdb, HMA CSV and signal lists."""
     config, store = _open()
     _import_set(config, store, file, name=name, fmt=fmt.value, kind=kind.value)
 
@@ -333,6 +363,22 @@ def hashset_remove(
         f"Removed hash set [bold]{name}[/]: {removed['entries']:,} entries, {removed['matches']:,} matches, "
         f"{removed['decisions']:,} pre-categorizations; statuses re-derived in {removed['cases_affected']} case(s)."
     )
+
+
+@hashset_app.command("export")
+def hashset_export(
+    name: Annotated[str, typer.Argument(help="Set name.")],
+    fmt: Annotated[SetExportFormat, typer.Option("--format", help="plain MD5 list, PDQ list, or VICS 2.0.")],
+    out_file: Annotated[Path, typer.Option("--out", help="File to write (replaced whole, never half-written).")],
+) -> None:
+    """Write a set's entries: hashes and categories only."""
+    from haven.exports import export_hashset
+
+    config, store = _open()
+    result = export_hashset(store, name, fmt.value, out_file, user=config.user)
+    left_out = f"; {result.left_out:,} entries without a hash this format carries left out" if result.left_out else ""
+    out.print(f"Exported [bold]{name}[/] as {result.format}: {result.written:,} entries to {out_file}{left_out}.")
+    out.print(f"SHA-256 {result.sha256}")
 
 
 def _import_set(config: Config, store: Any, file: Path, *, name: str | None, fmt: str, kind: str) -> None:

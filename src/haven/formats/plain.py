@@ -81,6 +81,15 @@ def read(path: Path) -> Iterator[ParsedEntry | Skipped | Note]:
 
 def parse_line(line: str, declared: str) -> ParsedEntry | str:
     """The entry on one line, or why there is none."""
+    algorithm = ALGORITHM_BY_LENGTH.get(len(line))
+    if algorithm is not None and declared in (ANY, algorithm):
+        # A bare hash, the line of almost every list: no splitting (10M-line lists spend most of their
+        # time here). Anything unusual falls through to the full path below, which words the reason.
+        value = line.lower()
+        if is_hex(value) and value not in NEVER_IMPORT:
+            entry = new_entry()
+            entry[algorithm] = value  # type: ignore[literal-required]
+            return entry
     token, category = split_line(line)
     value = token.lower()
     if not is_hex(value):

@@ -24,6 +24,7 @@ from typing import Any
 import ijson
 
 from haven.formats.base import (
+    CATEGORY_MAX,
     HEAD_SIZE,
     NEVER_IMPORT,
     FormatError,
@@ -129,10 +130,15 @@ def media_entry(media: Any, number: int, notes: list[Note], ignored: Counter[str
     category = get("Category")
     if category is not None:
         category = str(category) if type(category) is int else _category(category)
-    reason = NEVER_IMPORT.get(md5) or check_category(category)
-    if reason:
-        return Skipped(f"record {number}", reason)
+    if md5 in NEVER_IMPORT or (category is not None and len(category) > CATEGORY_MAX):
+        return Skipped(f"record {number}", NEVER_IMPORT.get(md5) or check_category(category) or "")
     sha1 = get("SHA1")
+    if type(sha1) is str and len(text := sha1.strip().lower()) == 40 and is_hex(text) and text not in NEVER_IMPORT:
+        sha1 = text  # the common case, without a call; anything else goes through _hash below
+    elif sha1:
+        sha1 = _hash(sha1, 40, "SHA1", number, notes)
+    else:
+        sha1 = None
     photodna = get("PhotoDNA")
     series = get("Series")
     victim = get("VictimIdentified")
@@ -140,7 +146,7 @@ def media_entry(media: Any, number: int, notes: list[Note], ignored: Counter[str
     tags = get("Tags")
     entry: ParsedEntry = {
         "md5": md5,
-        "sha1": _hash(sha1, 40, "SHA1", number, notes) if sha1 else None,
+        "sha1": sha1,
         "sha256": None,
         "pdq": None,
         "photodna": None if photodna is None else _text(photodna),
@@ -168,7 +174,17 @@ def _alternatives(entry: ParsedEntry, alternatives: Any, number: int, notes: lis
         elif column == "photodna":
             entry["photodna"] = entry["photodna"] or _text(item.get("HashValue"))
         elif column in WIDTHS and entry[column] is None:  # type: ignore[literal-required]
-            entry[column] = _hash(item.get("HashValue"), WIDTHS[column], label, number, notes)  # type: ignore[literal-required]
+            value, width = item.get("HashValue"), WIDTHS[column]
+            # The common case, inline; _hash words the note otherwise.
+            if (
+                type(value) is str
+                and len(text := value.strip().lower()) == width
+                and is_hex(text)
+                and text not in NEVER_IMPORT
+            ):
+                entry[column] = text  # type: ignore[literal-required]
+                continue
+            entry[column] = _hash(value, width, label, number, notes)  # type: ignore[literal-required]
 
 
 @lru_cache(maxsize=64)

@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -157,9 +158,26 @@ class HashSet(Base):
 class HashEntry(Base):
     __tablename__ = "hash_entry"
     __table_args__ = (
-        Index("ix_hash_entry_md5", "md5"),
-        Index("ix_hash_entry_sha1", "sha1"),
-        Index("ix_hash_entry_sha256", "sha256"),
+        # Partial: a plain list fills one hash column, and NULLs are never joined on (matching compares
+        # with =), so indexing them only costs import time. `col = x` implies `col IS NOT NULL`, so both
+        # SQLite and PostgreSQL still use these for the exact-match joins.
+        Index(
+            "ix_hash_entry_md5", "md5", sqlite_where=text("md5 IS NOT NULL"), postgresql_where=text("md5 IS NOT NULL")
+        ),
+        Index(
+            "ix_hash_entry_sha1",
+            "sha1",
+            sqlite_where=text("sha1 IS NOT NULL"),
+            postgresql_where=text("sha1 IS NOT NULL"),
+        ),
+        Index(
+            "ix_hash_entry_sha256",
+            "sha256",
+            sqlite_where=text("sha256 IS NOT NULL"),
+            postgresql_where=text("sha256 IS NOT NULL"),
+        ),
+        # Kept: set removal and per-set counts use it, and an import appends to its right edge (set ids
+        # only grow), so unlike the hash indexes it costs little to maintain.
         Index("ix_hash_entry_set", "set_id"),
     )
 
