@@ -8,6 +8,7 @@ rename stays on one file system (and is atomic there).
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import tempfile
 from collections.abc import Iterator
@@ -30,3 +31,30 @@ def atomic_output(path: Path) -> Iterator[BinaryIO]:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+class HashingWriter:
+    """Text in, UTF-8 bytes out, with the SHA-256 of exactly those bytes (the caller audits the file)."""
+
+    def __init__(self, out: BinaryIO, errors: str) -> None:
+        self._out = out
+        self._errors = errors
+        self._digest = hashlib.sha256()
+
+    def write(self, text: str) -> None:
+        data = text.encode("utf-8", errors=self._errors)
+        self._digest.update(data)
+        self._out.write(data)
+
+    def hexdigest(self) -> str:
+        return self._digest.hexdigest()
+
+
+@contextlib.contextmanager
+def atomic_text(path: Path, *, errors: str) -> Iterator[HashingWriter]:
+    """``atomic_output`` for text, hashed as it is written.
+
+    ``errors`` is the UTF-8 encoding policy for text that cannot be encoded (lone surrogates in names).
+    """
+    with atomic_output(path) as stream:
+        yield HashingWriter(stream, errors)

@@ -20,8 +20,8 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from sqlalchemy.orm import Session
 
+from haven.atomic import atomic_text
 from haven.matching.grouping import groups_for_case
-from haven.report.atomic import atomic_text
 from haven.report.charts import bar_chart
 from haven.report.data import Summary, iter_items, iter_problems
 

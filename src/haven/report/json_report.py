@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from haven.report.atomic import atomic_text
+from haven.atomic import atomic_text
 
 
 def _dumps(value: Any) -> str:
