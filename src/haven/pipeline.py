@@ -11,7 +11,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from functools import partial
@@ -165,7 +165,3 @@ def _process(work: tuple[int, WalkEntry], settings: AnalysisSettings) -> tuple[i
 def _chunk(count: int, workers: int) -> int:
     # Small chunks: a worker left alone with a long last chunk idles the other core.
     return max(1, min(4, count // (workers * 32)))
-
-
-def iter_paths(values: Iterable[str]) -> list[Path]:
-    return [Path(v) for v in values]

@@ -18,38 +18,35 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from haven.matching.exact import count_case_matches
 from haven.matching.pdq import hex_to_bytes, known_pdq_index
 from haven.matching.pdq_index import PdqIndex
+from haven.matching.rows import case_pdq_contents, insert_matches, set_ids_of
 from haven.signals.pdq import OTHER_DIHEDRAL_NAMES
-from haven.store.bulk import insert_ignore
-from haven.store.models import Content, HashEntry, Match
+from haven.store.models import Content, Match
 
 METHOD = "pdq-dihedral"
 CONTENT_BATCH = 2048
 """Contents per query batch (7 hashes each): bounds memory on very large cases."""
-ID_BATCH = 10_000
 
 
 def match_pdq_dihedral(
-    session: Session, case_id: int, *, threshold: int, min_quality: int, index_dir: Path | None = None
+    session: Session,
+    case_id: int,
+    *,
+    threshold: int,
+    min_quality: int,
+    index_dir: Path | None = None,
+    index: PdqIndex | None = None,
 ) -> int:
     """Add ``pdq-dihedral`` matches for the case's contents; returns how many rows were added.
 
-    ``index_dir`` is ``match_pdq``'s: run after it, the known-PDQ index it saved is loaded, not rebuilt.
+    ``index`` is the known-PDQ index ``match_pdq`` used (else it is loaded from ``index_dir``, or built).
     """
-    contents = [
-        (content_id, joined)
-        for content_id, joined in session.execute(
-            select(Content.id, Content.pdq_dihedral).where(
-                Content.case_id == case_id, Content.pdq_dihedral.is_not(None), Content.pdq_quality >= min_quality
-            )
-        )
-        if joined is not None  # always, by the query; narrows the type
-    ]
+    contents = case_pdq_contents(session, case_id, Content.pdq_dihedral, min_quality)
     if not contents:
         return 0
-    index, _ = known_pdq_index(session, index_dir)
+    if index is None:
+        index, _ = known_pdq_index(session, index_dir)
     if not len(index):
         return 0
     nearest: dict[tuple[int, int], int] = {}
@@ -57,15 +54,13 @@ def match_pdq_dihedral(
         nearest.update(_nearest(index, contents[start : start + CONTENT_BATCH], threshold))
     straight = _plain_pdq_pairs(session, case_id)
     found = {pair: distance for pair, distance in nearest.items() if pair not in straight}
-    set_of = _set_ids(session, sorted({entry_id for _, entry_id in found}))
+    set_of = set_ids_of(session, sorted({entry_id for _, entry_id in found}))
     rows = [
         {"content_id": content_id, "entry_id": entry_id, "set_id": set_of[entry_id], "method": METHOD, "distance": d}
         for (content_id, entry_id), d in found.items()
         if entry_id in set_of  # an entry deleted since a saved index was built
     ]
-    before = count_case_matches(session, case_id)
-    insert_ignore(session, Match, rows, ("content_id", "entry_id", "method"))
-    return count_case_matches(session, case_id) - before
+    return insert_matches(session, case_id, rows)
 
 
 def _nearest(index: PdqIndex, contents: list[tuple[int, str]], threshold: int) -> dict[tuple[int, int], int]:
@@ -92,13 +87,3 @@ def _plain_pdq_pairs(session: Session, case_id: int) -> set[tuple[int, int]]:
         .where(Content.case_id == case_id, Match.method == "pdq")
     )
     return {(content_id, entry_id) for content_id, entry_id in found}
-
-
-def _set_ids(session: Session, entry_ids: list[int]) -> dict[int, int]:
-    found: dict[int, int] = {}
-    for start in range(0, len(entry_ids), ID_BATCH):
-        rows = session.execute(
-            select(HashEntry.id, HashEntry.set_id).where(HashEntry.id.in_(entry_ids[start : start + ID_BATCH]))
-        )
-        found.update((entry_id, set_id) for entry_id, set_id in rows)
-    return found

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, literal, select
+from sqlalchemy import literal, select
 from sqlalchemy.orm import Session
 
+from haven.matching.rows import count_case_matches
 from haven.store.bulk import insert_ignore_from_select
 from haven.store.models import Content, HashEntry, Match
 
@@ -24,8 +25,3 @@ def match_exact(session: Session, case_id: int) -> int:
         )
         insert_ignore_from_select(session, Match, ("content_id", "entry_id", "set_id", "method", "distance"), query)
     return count_case_matches(session, case_id) - before
-
-
-def count_case_matches(session: Session, case_id: int) -> int:
-    query = select(func.count(Match.id)).join(Content, Content.id == Match.content_id).where(Content.case_id == case_id)
-    return int(session.scalar(query) or 0)

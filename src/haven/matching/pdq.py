@@ -17,15 +17,13 @@ import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from haven.matching.exact import count_case_matches
 from haven.matching.pdq_index import PdqIndex
-from haven.store.bulk import insert_ignore
-from haven.store.models import Content, HashEntry, HashSet, Match
+from haven.matching.rows import case_pdq_contents, insert_matches, set_ids_of
+from haven.store.models import Content, HashEntry, HashSet
 
 INDEX_VERSION = 1
 """Part of the fingerprint: bump when what an index holds or how it is built changes."""
 LOAD_BATCH = 50_000
-ID_BATCH = 10_000
 KNOWN_PDQ = (HashSet.kind == "known", HashEntry.pdq.is_not(None))
 """What is indexed: PDQ entries of known sets (known-good sets are matched exactly only)."""
 
@@ -38,32 +36,30 @@ def hex_to_bytes(hashes: list[str]) -> np.ndarray:
 
 
 def match_pdq(
-    session: Session, case_id: int, *, threshold: int, min_quality: int, index_dir: Path | None = None
+    session: Session,
+    case_id: int,
+    *,
+    threshold: int,
+    min_quality: int,
+    index_dir: Path | None = None,
+    index: PdqIndex | None = None,
 ) -> int:
-    contents = [
-        (content_id, pdq)
-        for content_id, pdq in session.execute(
-            select(Content.id, Content.pdq).where(
-                Content.case_id == case_id, Content.pdq.is_not(None), Content.pdq_quality >= min_quality
-            )
-        )
-        if pdq is not None  # always, by the query; narrows the type
-    ]
+    """``pdq`` matches for the case; ``index`` (the known-PDQ index, if the caller has it) saves a load."""
+    contents = case_pdq_contents(session, case_id, Content.pdq, min_quality)
     if not contents:
         return 0
-    index, _ = known_pdq_index(session, index_dir)
+    if index is None:
+        index, _ = known_pdq_index(session, index_dir)
     if not len(index):
         return 0
     query_rows, entry_ids, distances = index.range_query(hex_to_bytes([pdq for _, pdq in contents]), threshold)
-    set_of = _set_ids(session, np.unique(entry_ids).tolist())
+    set_of = set_ids_of(session, np.unique(entry_ids).tolist())
     rows = [
         {"content_id": contents[q][0], "entry_id": e, "set_id": set_of[e], "method": "pdq", "distance": d}
         for q, e, d in zip(query_rows.tolist(), entry_ids.tolist(), distances.tolist(), strict=True)
         if e in set_of  # an entry deleted since the index was built
     ]
-    before = count_case_matches(session, case_id)
-    insert_ignore(session, Match, rows, ("content_id", "entry_id", "method"))
-    return count_case_matches(session, case_id) - before
+    return insert_matches(session, case_id, rows)
 
 
 def known_pdq_index(session: Session, index_dir: Path | None) -> tuple[PdqIndex, bool]:
@@ -136,12 +132,3 @@ def _build(session: Session) -> tuple[PdqIndex, tuple[int, int]]:
     all_ids = np.concatenate(ids) if ids else np.zeros(0, dtype=np.int64)
     all_hashes = np.concatenate(hashes) if hashes else np.zeros((0, 32), dtype=np.uint8)
     return PdqIndex.build(all_hashes, all_ids), (len(all_ids), int(all_ids.sum()))
-
-
-def _set_ids(session: Session, entry_ids: list[int]) -> dict[int, int]:
-    found: dict[int, int] = {}
-    for start in range(0, len(entry_ids), ID_BATCH):
-        batch = entry_ids[start : start + ID_BATCH]
-        rows = session.execute(select(HashEntry.id, HashEntry.set_id).where(HashEntry.id.in_(batch)))
-        found.update((entry_id, set_id) for entry_id, set_id in rows)
-    return found

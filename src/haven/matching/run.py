@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
 
 from haven import audit
 from haven.cases import case_chain, get_case
@@ -13,7 +14,7 @@ from haven.matching.decisions import decisions_from_sets
 from haven.matching.dihedral import match_pdq_dihedral
 from haven.matching.exact import match_exact
 from haven.matching.grouping import GroupingSummary, build_groups
-from haven.matching.pdq import match_pdq
+from haven.matching.pdq import known_pdq_index, match_pdq
 from haven.matching.status import update_statuses
 from haven.matching.vpdq import (
     DEFAULT_COMPARED_PERCENT,
@@ -61,11 +62,11 @@ def match_case(
     with store.session() as session:
         case = get_case(session, case_ref)
         exact = match_exact(session, case.id)
-        pdq = match_pdq(session, case.id, threshold=threshold, min_quality=min_quality, index_dir=index_dir)
+        # One known-PDQ index (loaded from index_dir, or built) serves pictures, rotations and video frames.
+        index = known_pdq_index(session, index_dir)[0] if _has_perceptual(session, case.id) else None
+        pdq = match_pdq(session, case.id, threshold=threshold, min_quality=min_quality, index=index)
         # After match_pdq: a content's straight match to an entry makes its dihedral one redundant.
-        dihedral = match_pdq_dihedral(
-            session, case.id, threshold=threshold, min_quality=min_quality, index_dir=index_dir
-        )
+        dihedral = match_pdq_dihedral(session, case.id, threshold=threshold, min_quality=min_quality, index=index)
         videos = match_videos(
             session,
             case.id,
@@ -74,7 +75,7 @@ def match_case(
             query_percent=video_query_percent,
             compared_percent=video_compared_percent,
         )
-        frames = match_frames_to_images(session, case.id, threshold=threshold, min_quality=min_quality)
+        frames = match_frames_to_images(session, case.id, threshold=threshold, min_quality=min_quality, index=index)
         update_statuses(session, case.id)
         decisions = decisions_from_sets(session, case.id)
         groups = build_groups(session, threshold=threshold, min_quality=min_quality)
@@ -117,3 +118,9 @@ def match_case(
             },
         )
     return summary
+
+
+def _has_perceptual(session: Session, case_id: int) -> bool:
+    """Whether the case has anything to search the known-PDQ index with (pictures or video frames)."""
+    query = select(Content.id).where(Content.case_id == case_id, or_(Content.pdq.is_not(None), Content.kind == "video"))
+    return session.scalar(query.limit(1)) is not None

@@ -17,19 +17,18 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
 
 import faiss
 import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from haven.matching.exact import count_case_matches
-from haven.matching.pdq import hex_to_bytes
-from haven.store.bulk import insert_ignore
-from haven.store.models import Content, HashEntry, HashEntryFrame, HashSet, Match, VideoFrame
+from haven.matching.pdq import hex_to_bytes, known_pdq_index
+from haven.matching.pdq_index import PdqIndex
+from haven.matching.rows import case_pdq_contents, insert_matches, set_ids_of
+from haven.store.models import Content, HashEntry, HashEntryFrame, HashSet, VideoFrame
 
 DEFAULT_THRESHOLD = 31  # python-threatexchange VPDQ_DISTANCE_THRESHOLD
 DEFAULT_MIN_QUALITY = 50  # VPDQ_QUALITY_THRESHOLD; the README's quality tolerance F
@@ -163,11 +162,16 @@ def match_videos(
                         "compared_percent": round(result.compared_percent, 2),
                     }
                 )
-    return _insert(session, case_id, rows)
+    return insert_matches(session, case_id, rows)
 
 
 def match_frames_to_images(
-    session: Session, case_id: int, *, threshold: int = DEFAULT_THRESHOLD, min_quality: int = DEFAULT_MIN_QUALITY
+    session: Session,
+    case_id: int,
+    *,
+    threshold: int = DEFAULT_THRESHOLD,
+    min_quality: int = DEFAULT_MIN_QUALITY,
+    index: PdqIndex | None = None,
 ) -> int:
     """``pdq-frame`` matches both ways; returns how many rows were added.
 
@@ -182,21 +186,17 @@ def match_frames_to_images(
         if key not in best or (distance, seconds) < best[key][:2]:
             best[key] = (distance, seconds, set_id)
 
-    pictures = [
-        (entry_id, set_id, pdq)
-        for entry_id, set_id, pdq in session.execute(
-            select(HashEntry.id, HashEntry.set_id, HashEntry.pdq)
-            .join(HashSet, HashSet.id == HashEntry.set_id)
-            .where(HashEntry.pdq.is_not(None), HashSet.kind == "known")
-        )
-        if pdq is not None
-    ]
-    if pictures:
-        index = _flat([pdq for _, _, pdq in pictures])
-        for content_id, frames in _case_video_frames(session, case_id, min_quality):
-            for qi, label, distance in _range(index, [pdq for _, pdq, _ in frames], threshold):
-                entry_id, set_id, _ = pictures[label]
-                offer(content_id, entry_id, set_id, distance, frames[qi][0])
+    # Case video frames against known pictures: the same known-PDQ index picture matching uses.
+    for content_id, frames in _case_video_frames(session, case_id, min_quality):
+        if index is None:
+            index, _ = known_pdq_index(session, None)
+        if not len(index):
+            break
+        query_rows, entry_ids, distances = index.range_query(hex_to_bytes([pdq for _, pdq, _ in frames]), threshold)
+        set_of = set_ids_of(session, np.unique(entry_ids).tolist())
+        for qi, entry_id, distance in zip(query_rows.tolist(), entry_ids.tolist(), distances.tolist(), strict=True):
+            if entry_id in set_of:
+                offer(content_id, entry_id, set_of[entry_id], distance, frames[qi][0])
 
     known_frames = session.execute(
         select(HashEntryFrame.entry_id, HashEntry.set_id, HashEntryFrame.timestamp, HashEntryFrame.pdq)
@@ -206,15 +206,7 @@ def match_frames_to_images(
     ).all()
     if known_frames:
         index = _flat([pdq for *_, pdq in known_frames])
-        images = [
-            (content_id, pdq)
-            for content_id, pdq in session.execute(
-                select(Content.id, Content.pdq).where(
-                    Content.case_id == case_id, Content.pdq.is_not(None), Content.pdq_quality >= min_quality
-                )
-            )
-            if pdq is not None
-        ]
+        images = case_pdq_contents(session, case_id, Content.pdq, min_quality)
         for qi, label, distance in _range(index, [pdq for _, pdq in images], threshold):
             entry_id, set_id, seconds, _ = known_frames[label]
             offer(images[qi][0], entry_id, set_id, distance, seconds)
@@ -230,7 +222,7 @@ def match_frames_to_images(
         }
         for (content_id, entry_id), (distance, seconds, set_id) in best.items()
     ]
-    return _insert(session, case_id, rows)
+    return insert_matches(session, case_id, rows)
 
 
 def _case_video_frames(
@@ -249,9 +241,3 @@ def _case_video_frames(
         ):
             grouped[content_id].append((seconds, pdq, quality))
         yield from grouped.items()
-
-
-def _insert(session: Session, case_id: int, rows: Sequence[dict[str, Any]]) -> int:
-    before = count_case_matches(session, case_id)
-    insert_ignore(session, Match, rows, ("content_id", "entry_id", "method"))
-    return count_case_matches(session, case_id) - before
