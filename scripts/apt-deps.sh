@@ -4,7 +4,7 @@
 #   scripts/apt-deps.sh [PYTHON]      PYTHON: the interpreter the venv is built from (default python3)
 #
 # Needed: libmagic1 (python-magic), libarchive13 (libarchive-c loads libarchive.so.13),
-# postgresql (server for the PostgreSQL tests), gcc, g++ and the Python headers (pdqhash is C++ and
+# postgresql (server for the PostgreSQL tests), chromium (browser tests of the web app), gcc, g++ and the Python headers (pdqhash is C++ and
 # builds from source),
 # python3-venv only when the interpreter has no ensurepip (Debian's own python3).
 # `apt-get update` runs once, and only when something must be installed.
@@ -53,6 +53,8 @@ fi
 if ! have_pkg postgresql && ! compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; then
     optional+=(postgresql)
 fi
+# The browser tests drive Debian's Chromium through Playwright (executable_path=/usr/bin/chromium).
+have_pkg chromium || optional+=(chromium)
 
 missing=("${required[@]}" "${optional[@]}")
 if [[ ${#missing[@]} -eq 0 ]]; then

@@ -1,0 +1,26 @@
+"""web app: users, case membership, login sessions
+
+Revision ID: 0006
+Revises: 0005
+Create Date: 2026-11-23 09:00:00
+
+Owned by the web-app work (issue 5).
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa  # noqa: F401
+from alembic import op  # noqa: F401
+
+revision: str = "0006"
+down_revision: str | None = "0005"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
