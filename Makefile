@@ -21,13 +21,14 @@ HAVEN_REQUIRE_PG ?= 0
 PYTEST_ARGS ?= -n 2 --durations=10
 LINT_PATHS := $(wildcard src tests bench)
 
-.PHONY: help venv sysdeps test lint fmt demo bench pg-start pg-stop clean distclean
+.PHONY: help venv sysdeps test lint fmt demo serve bench pg-start pg-stop clean distclean
 
 help:
 	@echo "make demo       install what is missing, then run the demonstration (scripts/demo.sh)"
 	@echo "make test       install what is missing, start PostgreSQL, ruff, then the whole pytest suite"
 	@echo "make lint       ruff check"
 	@echo "make fmt        ruff format and ruff check --fix"
+	@echo "make serve      the web app on the demo's store: http://127.0.0.1:8750 (Ctrl+C stops it)"
 	@echo "make bench      python bench/triage.py"
 	@echo "make venv       only the install step (.venv)"
 	@echo "make pg-start / pg-stop   the private PostgreSQL test server (scripts/pg.sh)"
@@ -81,6 +82,12 @@ fmt: venv
 
 demo: venv
 	@PATH="$(CURDIR)/$(BIN):$$PATH" VIRTUAL_ENV="$(CURDIR)/$(VENV)" bash scripts/demo.sh
+
+# The web app on the demo's store (or HAVEN_HOME / HAVEN_DATABASE_URL when set), until Ctrl+C.
+SERVE_HOME ?= $(CURDIR)/demo-out/haven-data
+SERVE_PORT ?= 8750
+serve: venv
+	@HAVEN_HOME="$${HAVEN_HOME:-$(SERVE_HOME)}" $(BIN)/haven serve --host 127.0.0.1 --port $(SERVE_PORT)
 
 bench: venv
 	@$(BIN)/python bench/triage.py

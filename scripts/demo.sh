@@ -28,6 +28,10 @@ haven triage "$out/evidence" --case DEMO-001 --label EXHIBIT-1 \
     --hashset "$out/hashsets/known-md5.txt" --hashset "$out/hashsets/known-pdq.txt" \
     --out "$out/report"
 
+echo "== Web app: the first administrator (one-time password) and access to DEMO-001"
+admin_password="$(haven user bootstrap-admin --bare)"
+haven case add-member DEMO-001 admin --role admin
+
 haven audit verify DEMO-001
 
 echo
@@ -35,3 +39,9 @@ echo "Look here:"
 echo "  report (open in a browser): $out/report/report.html"
 echo "  machine-readable report:    $out/report/report.json"
 echo "  case store (SQLite):        $HAVEN_HOME/haven.db"
+echo
+echo "Web app (review and categorize DEMO-001):"
+echo "  start it:  make serve    (or: HAVEN_HOME=$HAVEN_HOME .venv/bin/haven serve)"
+echo "  open:      http://127.0.0.1:8750/login"
+echo "  log in:    admin / ${admin_password:-<users existed already: use your own account>}"
+echo "  This one-time password is shown only now; the first login asks for a new one."

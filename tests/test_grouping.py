@@ -7,7 +7,8 @@ import hashlib
 from sqlalchemy import select
 
 from haven.cases import create_case
-from haven.matching.grouping import build_groups, decide_stack, groups_for_case
+from haven.matching.grouping import build_groups, groups_for_case
+from haven.review.decide import decide
 from haven.store.models import Content, Decision
 
 BASE = int("f8f8f0cce0f4e84d0e370a22028f67f0b36e2ed596623e1d33e6339c4e9c9b22", 16)
@@ -73,9 +74,9 @@ def test_stacks_span_cases_and_decisions_propagate_within_the_case(store) -> Non
         (stack,) = groups_for_case(session, one.id)
         assert {m["case"] for m in stack.members} == {"G-3", "G-4"}
         assert groups_for_case(session, two.id)[0].id == stack.id
-        decided = decide_stack(session, rep, "1", user="alice")
+        result = decide(session, one, [rep], "1", "alice")
         rows = {d.content_id: (d.category, d.source) for d in session.scalars(select(Decision))}
-    assert decided == 2
+    assert result.propagated == 1
     assert rows[rep] == ("1", "user")
     assert rows[near] == ("1", "propagated")
     assert elsewhere not in rows  # another case's categorization is its own

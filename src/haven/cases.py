@@ -8,10 +8,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from haven import audit
-from haven.errors import CaseNotFoundError, HavenError
-from haven.store.models import Case, Category, Source
-
-SCHEMES = ("vic-us", "vic-ca", "caid-uk")
+from haven.errors import CaseNotFoundError
+from haven.schemes import get_scheme
+from haven.store.models import Case, Source
 
 
 def get_case(session: Session, reference: str) -> Case:
@@ -24,13 +23,14 @@ def get_case(session: Session, reference: str) -> Case:
 def create_case(
     session: Session, reference: str, *, user: str, title: str | None = None, scheme: str = "vic-us"
 ) -> tuple[Case, bool]:
-    """Return (case, created). An existing case with the same reference is returned unchanged."""
+    """Return (case, created). An existing case with the same reference is returned unchanged.
+
+    ``scheme`` is any category scheme in the store: a preset (vic-us, vic-ca, caid-uk) or a custom one.
+    """
     existing = session.scalar(select(Case).where(Case.reference == reference))
     if existing is not None:
         return existing, False
-    known = set(session.scalars(select(Category.scheme).distinct()))
-    if scheme not in known:
-        raise HavenError(f"unknown category scheme '{scheme}' (choose from: {', '.join(sorted(known))})")
+    get_scheme(session, scheme)  # raises, naming the schemes there are
     case = Case(reference=reference, title=title, scheme=scheme, created_by=user)
     session.add(case)
     session.flush()

@@ -17,6 +17,10 @@ from rich.console import Console
 from rich.table import Table
 
 from haven import __version__
+from haven.cli_analyze import add_analysis_commands
+from haven.cli_keys import keys_app
+from haven.cli_schemes import scheme_app
+from haven.cli_web import register as register_web_commands
 from haven.config import Config, load_config
 from haven.errors import HavenError
 
@@ -32,17 +36,13 @@ audit_app = typer.Typer(help="Check the tamper-evident audit log.", no_args_is_h
 app.add_typer(case_app, name="case")
 app.add_typer(hashset_app, name="hashset")
 app.add_typer(audit_app, name="audit")
+app.add_typer(scheme_app, name="scheme")
+app.add_typer(keys_app, name="keys")
 
 out = Console(soft_wrap=True)  # never wrap: scripts read these lines
 err = Console(stderr=True, soft_wrap=True)
 _state: dict[str, Any] = {"debug": False, "progress": True}
 WORKERS_OPTION = typer.Option("--workers", min=1, help="Worker processes (default: all cores).")
-
-
-class Scheme(StrEnum):
-    vic_us = "vic-us"
-    vic_ca = "vic-ca"
-    caid_uk = "caid-uk"
 
 
 class SetFormat(StrEnum):
@@ -55,6 +55,11 @@ class SetFormat(StrEnum):
     kdb = "kdb"
     hma = "hma"
     signals = "signals"
+    csv = "csv"
+    md5sum = "md5sum"
+    hashkeeper = "hashkeeper"
+    encase = "encase"
+    haven = "haven"
 
 
 class SetExportFormat(StrEnum):
@@ -65,6 +70,7 @@ class SetExportFormat(StrEnum):
 
 class CaseExportFormat(StrEnum):
     vics = "vics"
+    haven = "haven"
 
 
 class SetKind(StrEnum):
@@ -105,14 +111,22 @@ def _open() -> tuple[Config, Any]:
 def case_create(
     ref: Annotated[str, typer.Argument(help="Case reference, e.g. OP-2026-041.")],
     title: Annotated[str | None, typer.Option("--title", help="A short title.")] = None,
-    scheme: Annotated[Scheme, typer.Option("--scheme", help="Category scheme for this case.")] = Scheme.vic_us,
+    scheme: Annotated[
+        str, typer.Option("--scheme", help="Category scheme: a preset or a custom one (see: haven scheme list).")
+    ] = "vic-us",
 ) -> None:
     """Create a case."""
     from haven.cases import create_case
+    from haven.schemes import scheme_names
 
     config, store = _open()
     with store.session() as session:
-        case, created = create_case(session, ref, user=config.user, title=title, scheme=scheme.value)
+        known = scheme_names(session)
+        if scheme not in known:
+            choices = ", ".join(known)
+            message = f"unknown category scheme '{scheme}' (choose from: {choices})"
+            raise typer.BadParameter(message, param_hint="'--scheme'")
+        case, created = create_case(session, ref, user=config.user, title=title, scheme=scheme)
         if created:
             out.print(f"Created case [bold]{case.reference}[/] (scheme {case.scheme}).")
         else:
@@ -167,9 +181,16 @@ def match(ref: Annotated[str, typer.Argument(help="Case reference.")]) -> None:
         f"{summary.video_matches_added:,} video, {summary.frame_matches_added:,} video-frame matches; "
         f"{summary.decisions_added:,} pre-categorizations."
     )
+    _print_unmapped(summary)
     if summary.groups is not None:
         out.print(f"{summary.groups.groups:,} near-duplicate stack(s) across all cases.")
     _print_statuses(summary.by_status)
+
+
+def _print_unmapped(summary: Any) -> None:
+    """Set categories the case's scheme has no mapping for: never applied, so say so."""
+    for unmapped in summary.unmapped:
+        out.print(f"note: {unmapped}", markup=False)
 
 
 def _match(config: Config, store: Any, ref: str) -> Any:
@@ -268,14 +289,30 @@ def groups(
 @app.command("export")
 def export(
     ref: Annotated[str, typer.Argument(help="Case reference.")],
-    fmt: Annotated[CaseExportFormat, typer.Option("--format", help="Exchange format.")],
+    fmt: Annotated[
+        CaseExportFormat, typer.Option("--format", help="Exchange format: vics, or haven (a signed share package).")
+    ],
     out_file: Annotated[Path, typer.Option("--out", help="File to write (replaced whole, never half-written).")],
+    key: Annotated[
+        Path | None,
+        typer.Option("--key", help="Signing key for --format haven (default: HAVEN_HOME/keys/signing-key.pem)."),
+    ] = None,
+    include_paths: Annotated[
+        bool,
+        typer.Option(
+            "--include-paths", help="Share packages: add where each content was found (names can identify a victim)."
+        ),
+    ] = False,
 ) -> None:
     """Write the case's categorized contents for partners: hashes, sizes, categories; no media, no paths."""
     from haven.exports import export_case
+    from haven.share.signing import PRIVATE_KEY_NAME
 
     config, store = _open()
-    result = export_case(store, ref, fmt.value, out_file, user=config.user)
+    signing_key = key or config.home / "keys" / PRIVATE_KEY_NAME
+    result = export_case(
+        store, ref, fmt.value, out_file, user=config.user, signing_key=signing_key, include_paths=include_paths
+    )
     out.print(f"Exported {result.written:,} categorized contents of [bold]{ref}[/] as {result.format} to {out_file}.")
     out.print(f"SHA-256 {result.sha256}")
 
@@ -291,11 +328,16 @@ def hashset_import(
     kind: Annotated[SetKind, typer.Option("--kind", help="known material, or known-good (e.g. NSRL).")] = (
         SetKind.known
     ),
+    scheme: Annotated[
+        str | None,
+        typer.Option("--scheme", help="Category scheme of a list that does not declare one (haven scheme list)."),
+    ] = None,
 ) -> None:
     """Import a hash set: plain MD5/SHA-1/SHA-256 lists, PDQ lists, VICS JSON, vPDQ video hashes, NSRL RDSv3,
-    Autopsy .kdb, HMA CSV and signal lists."""
+    Autopsy .kdb, HMA CSV, signal lists, CSV tables with a header (ICSE baselines), md5sum output,
+    HashKeeper and EnCase hash sets, and signed Haven share packages (from a trusted key: haven keys trust)."""
     config, store = _open()
-    _import_set(config, store, file, name=name, fmt=fmt.value, kind=kind.value)
+    _import_set(config, store, file, name=name, fmt=fmt.value, kind=kind.value, scheme=scheme)
 
 
 @hashset_app.command("list")
@@ -381,10 +423,12 @@ def hashset_export(
     out.print(f"SHA-256 {result.sha256}")
 
 
-def _import_set(config: Config, store: Any, file: Path, *, name: str | None, fmt: str, kind: str) -> None:
+def _import_set(
+    config: Config, store: Any, file: Path, *, name: str | None, fmt: str, kind: str, scheme: str | None = None
+) -> None:
     from haven.hashsets import import_hashset
 
-    result = import_hashset(store, file, name=name, fmt=fmt, kind=kind, user=config.user)
+    result = import_hashset(store, file, name=name, fmt=fmt, kind=kind, user=config.user, scheme=scheme)
     if result.already_imported:
         out.print(f"Hash set [bold]{result.name}[/] already imported from this file; nothing added.")
         return
@@ -392,6 +436,12 @@ def _import_set(config: Config, store: Any, file: Path, *, name: str | None, fmt
         f"Imported [bold]{result.name}[/] ({result.format}, {result.kind}): {result.imported:,} entries, "
         f"{result.skipped:,} skipped."
     )
+    if result.provenance:  # a signed share package
+        p = result.provenance
+        out.print(
+            f"Signature verified: {p['agency']} (key {p['signer_fingerprint'][:16]}), case {p['case_reference']}, "
+            f"shared {p['shared_at'][:10]}."
+        )
     for reason in result.skipped_reasons[:10]:
         err.print(f"  skipped {reason}", markup=False)
     if result.skipped > len(result.skipped_reasons[:10]):
@@ -425,7 +475,7 @@ def triage(
         _import_set(config, store, file, name=None, fmt="auto", kind="known")
     summary = run_ingest(store, config, case, paths, label=label, workers=workers, show_progress=_state["progress"])
     err.print(f"Ingested {summary.items_stored:,} items in {summary.seconds:.2f}s ({summary.rate:,.1f} items/s).")
-    _match(config, store, case)
+    _print_unmapped(_match(config, store, case))
     target = out_dir or config.home / "reports" / case
     paths_written = _write_report(config, store, case, target)
     _print_summary(paths_written.summary, paths_written.html_path)
@@ -482,6 +532,10 @@ def _print_summary(summary: dict[str, Any], html_path: Path) -> None:
         table.add_row(name, f"{value:,}")
     out.print(table)
     out.print(f"Report: [bold]{html_path}[/] (and report.json beside it)")
+
+
+register_web_commands(app, case_app)  # haven serve, haven user ..., haven case add-member/members
+add_analysis_commands(app)  # haven analyze, haven faces ..., haven search-face
 
 
 def main() -> None:

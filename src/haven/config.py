@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import getpass
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from haven.faces.settings import FaceSettings
 from haven.settings import AnalysisSettings
 
 
@@ -23,6 +24,12 @@ class Config:
     vpdq_compared_percent: float = 80.0
     ingest_batch_items: int = 2000
     """Results per store transaction while ingesting (smaller: less redone after a crash)."""
+    web_idle_minutes: int = 30
+    """Web app: a login session unused this long ends (HAVEN_WEB_IDLE_MINUTES)."""
+    web_session_hours: int = 12
+    """Web app: absolute lifetime of a login session, however active (HAVEN_WEB_SESSION_HOURS)."""
+    faces: FaceSettings = field(default_factory=FaceSettings)
+    """Face detection and recognition (HAVEN_FACE_*; see haven.faces.settings)."""
 
     @property
     def index_dir(self) -> Path:
@@ -51,6 +58,9 @@ def load_config() -> Config:
         vpdq_query_percent=float(os.environ.get("HAVEN_VPDQ_QUERY_PERCENT", "0")),
         vpdq_compared_percent=float(os.environ.get("HAVEN_VPDQ_COMPARED_PERCENT", "80")),
         ingest_batch_items=int(os.environ.get("HAVEN_INGEST_BATCH_ITEMS", "2000")),
+        web_idle_minutes=int(os.environ.get("HAVEN_WEB_IDLE_MINUTES", "30")),
+        web_session_hours=int(os.environ.get("HAVEN_WEB_SESSION_HOURS", "12")),
+        faces=FaceSettings.from_env(os.environ),
     )
 
 

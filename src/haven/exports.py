@@ -28,11 +28,12 @@ from haven.cases import case_chain, get_case
 from haven.errors import HavenError
 from haven.formats.vics_writer import MediaRecord, write_vics
 from haven.store import Store
-from haven.store.models import Content, Decision, HashEntry, HashSet
+from haven.store.current_category import is_categorized
+from haven.store.models import Content, HashEntry, HashSet
 
 BATCH = 5_000
 SET_FORMATS = ("plain", "pdq", "vics")
-CASE_FORMATS = ("vics",)
+CASE_FORMATS = ("vics", "haven")  # haven: a signed share package (haven.share), docs/share-package.md
 
 
 @dataclass(frozen=True)
@@ -72,10 +73,28 @@ def export_hashset(store: Store, name: str, fmt: str, out: Path, *, user: str) -
     return result
 
 
-def export_case(store: Store, reference: str, fmt: str, out: Path, *, user: str) -> ExportResult:
-    """Write every content of the case that has a current category, as VICS 2.0, to ``out``."""
+def export_case(
+    store: Store,
+    reference: str,
+    fmt: str,
+    out: Path,
+    *,
+    user: str,
+    signing_key: Path | None = None,
+    include_paths: bool = False,
+) -> ExportResult:
+    """Write every content of the case that has a current category, as VICS 2.0 or a signed Haven share
+    package (``signing_key`` signs it; ``include_paths`` adds where each content was found), to ``out``."""
     if fmt not in CASE_FORMATS:
         raise HavenError(f"cannot export a case as {fmt!r} (choose from: {', '.join(CASE_FORMATS)})")
+    if fmt == "haven":
+        from haven.share.case_export import export_case_package
+
+        if signing_key is None:
+            raise HavenError("a share package is signed: give the signing key (--key, see: haven keys generate)")
+        return export_case_package(store, reference, out, user=user, key_path=signing_key, include_paths=include_paths)
+    if include_paths:
+        raise HavenError(f"--include-paths applies to share packages only (--format haven), not {fmt}")
     with store.session() as session:
         case = get_case(session, reference)
         written = write_vics(out, _case_media(session, case.id), scheme=case.scheme, case_number=case.reference)
@@ -134,29 +153,16 @@ def _set_entries(session: Session, set_id: int) -> Iterator[MediaRecord]:
 
 
 def _case_media(session: Session, case_id: int) -> Iterator[MediaRecord]:
-    # The current decision is the latest one (id breaks ties between decisions made in the same instant).
-    current = (
-        select(Decision.id)
-        .where(Decision.content_id == Content.id)
-        .order_by(Decision.decided_at.desc(), Decision.id.desc())
-        .limit(1)
-        .correlate(Content)
-        .scalar_subquery()
-    )
-    query = (
-        select(
-            Content.id,
-            Content.md5,
-            Content.sha1,
-            Content.sha256,
-            Content.size,
-            Content.pdq,
-            Decision.category,
-            Decision.source,
-        )
-        .join(Decision, Decision.id == current)
-        .where(Content.case_id == case_id)
-    )
+    query = select(
+        Content.id,
+        Content.md5,
+        Content.sha1,
+        Content.sha256,
+        Content.size,
+        Content.pdq,
+        Content.current_category.label("category"),
+        Content.category_source.label("source"),
+    ).where(Content.case_id == case_id, is_categorized())
     for row in _batches(session, query, Content.id):
         yield {
             "md5": row.md5,

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from haven import audit
 from haven.errors import HavenError
 from haven.matching.status import update_statuses
+from haven.store.current_category import refresh_case_categories
 from haven.store.models import Content, Decision, HashEntry, HashEntryFrame, HashSet, Match
 
 
@@ -64,9 +65,23 @@ def describe_sets(session: Session) -> list[dict[str, Any]]:
                 "file_sha256": hash_set.file_sha256,
                 "imported_at": hash_set.imported_at.isoformat(timespec="seconds"),
                 "imported_by": hash_set.imported_by,
+                **_provenance(hash_set),
             }
         )
     return described
+
+
+def _provenance(hash_set: HashSet) -> dict[str, Any]:
+    """Who a set imported from a signed share package came from (nothing for other formats)."""
+    if hash_set.signer_fingerprint is None:
+        return {}
+    shared_at = hash_set.shared_at
+    return {
+        "agency": hash_set.agency,
+        "case_reference": hash_set.case_reference,
+        "shared_at": shared_at.isoformat(timespec="seconds") if shared_at else None,
+        "signer_fingerprint": hash_set.signer_fingerprint,
+    }
 
 
 def describe_set(session: Session, name: str) -> dict[str, Any]:
@@ -102,6 +117,7 @@ def remove_hashset(session: Session, name: str, *, user: str) -> dict[str, int]:
     session.flush()
     for case_id in affected_cases:
         update_statuses(session, case_id)
+        refresh_case_categories(session, case_id)  # its pre-categorizations are gone
     removed = {
         "entries": entries,
         "matches": matches,

@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Index, bindparam, func, insert, literal_column, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from haven import audit
 from haven.errors import HavenError
@@ -35,6 +36,11 @@ from haven.formats import (
     VideoEntry,
     detect,
 )
+from haven.formats.share_package import VerifiedPackage
+from haven.hashset_loader import Rows, read_ahead
+from haven.scheme_import import ImportScheme
+from haven.schemes import SchemeError
+from haven.share.keys import trusted_signers
 from haven.store import Store
 from haven.store.models import HashEntry, HashEntryFrame, HashSet
 
@@ -66,6 +72,7 @@ class ImportResult:
     skipped_reasons: list[str]  # the first REASONS_KEPT, each with its line or record number
     already_imported: bool  # the same file (by sha256) was imported before: nothing added
     warnings: list[str] = field(default_factory=list)  # fields dropped from entries that were kept
+    provenance: dict[str, Any] = field(default_factory=dict)  # a signed share package's sender, case, key
 
 
 def import_hashset(
@@ -76,7 +83,9 @@ def import_hashset(
     fmt: str = "auto",
     kind: str = "known",
     user: str,
+    scheme: str | None = None,
 ) -> ImportResult:
+    """``scheme`` names the category scheme of a list that declares none; a file that declares one must agree."""
     path = Path(path)
     if kind not in KINDS:
         raise HashSetImportError(path, f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
@@ -88,6 +97,12 @@ def import_hashset(
     reader = _choose_format(path, head, fmt)
 
     with store.session() as session:
+        verified = _verify_signed(path, reader, session)
+        declared = verified.scheme if verified is not None else reader.scheme(head)
+        try:
+            categories = ImportScheme.resolve(session, declared=declared, given=scheme)
+        except SchemeError as error:
+            raise HashSetImportError(path, str(error)) from error
         existing = session.scalar(select(HashSet).where(HashSet.file_sha256 == digest).limit(1))
         if existing is not None:
             return ImportResult(
@@ -107,10 +122,11 @@ def import_hashset(
             name=name,
             kind=kind,
             format=reader.name,
-            scheme=reader.scheme(head),
+            scheme=categories.scheme,
             file_name=path.name,
             file_sha256=digest,
             imported_by=user,
+            **(verified.provenance if verified is not None else {}),
         )
         session.add(hash_set)
         try:
@@ -119,7 +135,9 @@ def import_hashset(
             raise HashSetImportError(path, name_taken) from error
         try:
             with _bulk_load(session.connection()) as connection:
-                tally = _insert_entries(connection, hash_set.id, reader.read(path))
+                items = verified.read() if verified is not None else reader.read(path)
+                checked = categories.check(items, path, reader.name)
+                tally = _insert_entries(connection, hash_set.id, read_ahead(checked, before[0]))
         except FormatError as error:
             raise HashSetImportError(path, f"{error}; nothing was imported") from error
         except OSError as error:
@@ -151,6 +169,7 @@ def import_hashset(
                 "file_size": before[0],
                 "imported": tally.imported,
                 "skipped": tally.skipped,
+                **(verified.audit_detail() if verified is not None else {}),
             },
         )
     return ImportResult(
@@ -163,6 +182,7 @@ def import_hashset(
         skipped_reasons=tally.reasons,
         already_imported=False,
         warnings=tally.notes,
+        provenance=verified.audit_detail() if verified is not None else {},
     )
 
 
@@ -185,9 +205,10 @@ class _Tally:
 
 
 def _insert_entries(
-    connection: Connection, set_id: int, items: Iterable[ParsedEntry | VideoEntry | Skipped | Note]
+    connection: Connection, set_id: int, items: Iterable[ParsedEntry | VideoEntry | Skipped | Note | Rows]
 ) -> _Tally:
     write = _entry_writer(connection, set_id)
+    write_rows = _rows_writer(connection, set_id)
     deferral = _IndexDeferral(connection)
     tally = _Tally()
     batch: list[ParsedEntry] = []
@@ -199,6 +220,10 @@ def _insert_entries(
                 tally.imported += len(batch)
                 batch = []
                 deferral.consider(tally.imported)
+        elif isinstance(item, Rows):  # a batch of entries from a reader in a child process (hashset_loader)
+            write_rows(item.rows)
+            tally.imported += len(item.rows)
+            deferral.consider(tally.imported)
         elif isinstance(item, VideoEntry):
             _write_video(connection, set_id, item)
             tally.imported += 1
@@ -279,6 +304,47 @@ def _entry_writer(connection: Connection, set_id: int) -> Callable[[list[ParsedE
     return write
 
 
+def _rows_writer(connection: Connection, set_id: int) -> Callable[[list[tuple[Any, ...]]], None]:
+    """Like ``_entry_writer``, for rows already in ``ENTRY_COLUMNS`` order (``hashset_loader.Rows``):
+    sqlite3 takes them as they are; psycopg gets them through COPY (no per-row statement at all); any
+    other named-parameter driver gets dicts."""
+    if connection.dialect.driver == "psycopg":
+        return _copy_writer(connection, set_id)
+    columns: dict[str, Any] = {name: bindparam(name) for name in ENTRY_COLUMNS}
+    statement = insert(HashEntry).values(set_id=literal_column(str(int(set_id))), **columns)
+    compiled = statement.compile(dialect=connection.dialect)
+    sql = str(compiled)
+    if not (compiled.positional and compiled.positiontup):
+
+        def write_named(rows: list[tuple[Any, ...]]) -> None:
+            connection.exec_driver_sql(sql, [dict(zip(ENTRY_COLUMNS, row, strict=True)) for row in rows])  # type: ignore[arg-type]
+
+        return write_named
+    order = [ENTRY_COLUMNS.index(name) for name in compiled.positiontup]
+    pick = None if order == list(range(len(ENTRY_COLUMNS))) else itemgetter(*order)
+
+    def write(rows: list[tuple[Any, ...]]) -> None:
+        connection.exec_driver_sql(sql, rows if pick is None else list(map(pick, rows)))  # type: ignore[arg-type]
+
+    return write
+
+
+def _copy_writer(connection: Connection, set_id: int) -> Callable[[list[tuple[Any, ...]]], None]:
+    """PostgreSQL COPY of rows into hash_entry, on the import's own connection and transaction."""
+    driver: Any = connection.connection.driver_connection
+    columns = ", ".join(["set_id", *ENTRY_COLUMNS])
+    statement = f"COPY {HashEntry.__tablename__} ({columns}) FROM STDIN"
+    set_id = int(set_id)
+
+    def write(rows: list[tuple[Any, ...]]) -> None:
+        with driver.cursor() as cursor, cursor.copy(statement) as copy:
+            write_row = copy.write_row
+            for row in rows:
+                write_row((set_id, *row))
+
+    return write
+
+
 def _write_video(connection: Connection, set_id: int, video: VideoEntry) -> None:
     """One known video: its entry (its id is needed for the frames), then its frames in batched executemany.
     Same connection and transaction as the rest of the set, so a failure later still leaves nothing."""
@@ -332,6 +398,19 @@ def _fingerprint(path: Path) -> tuple[str, bytes]:
     return digest, head
 
 
+def _verify_signed(path: Path, reader: HashListFormat, session: Session) -> VerifiedPackage | None:
+    """For a signed format (a share package), its signature checked against the store's trusted keys before
+    any entry is read; None for every other format. A format module has no store access, hence this step."""
+    verify = getattr(reader, "verify", None)
+    if verify is None:
+        return None
+    try:
+        verified: VerifiedPackage = verify(path, trusted_signers(session))
+    except FormatError as error:
+        raise HashSetImportError(path, f"{error}; nothing was imported") from error
+    return verified
+
+
 def _choose_format(path: Path, head: bytes, fmt: str) -> HashListFormat:
     if fmt == "auto":
         found = detect(head)
@@ -339,7 +418,8 @@ def _choose_format(path: Path, head: bytes, fmt: str) -> HashListFormat:
             raise HashSetImportError(
                 path,
                 "unrecognised format: not an NSRL or Sleuth Kit SQLite database, VICS JSON, a vPDQ file, "
-                "an HMA CSV, a signal list, a PDQ list or a plain MD5/SHA-1/SHA-256 list",
+                "an HMA CSV, a CSV table with a hash column header, HashKeeper, an EnCase hash set, md5sum "
+                "output, a signal list, a PDQ list or a plain MD5/SHA-1/SHA-256 list",
             )
         return found
     if fmt not in FORMATS:

@@ -11,10 +11,11 @@ present, so the importer hands them to executemany unchanged.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import Protocol, TypedDict
+from typing import BinaryIO, Protocol, TextIO, TypedDict
 
 HEAD_SIZE = 64 * 1024
 """Bytes given to ``sniff``: enough for any header line or VICS context, small enough to read twice."""
@@ -180,19 +181,107 @@ def content_lines(head: bytes, limit: int = 50) -> list[str]:
     return found
 
 
-def read_lines(path: Path) -> Iterator[tuple[int, str]]:
-    """(line number, stripped line) for every content line; blank lines and # comments are dropped.
+LINE_MAX = 64 * 1024
+"""Characters in one line of a text list. Hash-list lines are short; a longer one is hostile or not a list,
+and is skipped unread rather than held in memory (a 2 GB file without a newline is one "line")."""
+_DRAIN_CHUNK = 1 << 20  # characters read at a time while discarding the rest of an overlong line
 
-    Undecodable bytes become U+FFFD so that one bad line is skipped with its number, not fatal.
-    A byte-order mark inside the file (lists joined with ``cat``) is dropped like the leading one.
-    """
+
+def too_long(number: int) -> Skipped:
+    return Skipped(f"line {number}", f"longer than {LINE_MAX:,} characters; skipped unread")
+
+
+def _open_text(path: Path) -> TextIO:
+    """A text list opened in the encoding its byte-order mark or NUL pattern says; undecodable bytes become
+    U+FFFD so that one bad line is skipped with its number, not fatal."""
     with path.open("rb") as probe:
         encoding = text_encoding(probe.read(4))
-    with path.open(encoding=encoding, errors="replace", newline=None) as lines:
-        for number, raw in enumerate(lines, start=1):
+    return path.open(encoding=encoding, errors="replace", newline=None)
+
+
+def _drain(readline: Callable[[int], str]) -> None:
+    """Read past the rest of an overlong line without keeping it."""
+    while (rest := readline(_DRAIN_CHUNK)) and rest[-1] != "\n":
+        pass
+
+
+def bounded_lines(path: Path) -> Iterator[tuple[int, str | None]]:
+    """(line number, raw line) for every physical line, or (number, None) for a line longer than LINE_MAX.
+
+    Memory stays at LINE_MAX whatever the file: an overlong line is read in chunks and dropped, never
+    joined.
+    """
+    with _open_text(path) as stream:
+        readline = stream.readline
+        # readline with a limit, in C: about as fast as iterating, but a line never grows past LINE_MAX + 1.
+        for number, raw in enumerate(iter(partial(readline, LINE_MAX + 1), ""), start=1):
+            if len(raw) > LINE_MAX and raw[-1] != "\n":
+                _drain(readline)
+                yield number, None
+            else:
+                yield number, raw
+
+
+JSON_GAP_MAX = 1 << 20
+"""Bytes a JSON hash set may run without a quote character. Every VICS value worth reading is short and
+every key is quoted, so a longer run is one giant string, number or garbage, and yajl builds a token in
+time quadratic in its length (32 MiB: 12 s; 2 GiB: hours)."""
+
+
+class JsonGapGuard:
+    """A binary stream for a streaming JSON parser that refuses, with the byte offset, a run of more than
+    ``JSON_GAP_MAX`` bytes without a quote character: the one cost a single JSON token can impose.
+
+    One ``find`` and one ``rfind`` per buffer: the parser's speed is unchanged. Runs are measured across
+    buffers only, which is exact enough while buffers are smaller than the limit (ijson reads 64 KiB).
+    """
+
+    def __init__(self, stream: BinaryIO, limit: int = JSON_GAP_MAX) -> None:
+        self.stream = stream
+        self.limit = limit
+        self.offset = stream.tell()
+        self.run_start = self.offset  # the byte after the last quote seen
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.stream.read(size)
+        first = data.find(b'"')
+        run_end = self.offset + (first if first >= 0 else len(data))
+        if run_end - self.run_start > self.limit:
+            raise FormatError(
+                f"byte {self.run_start:,}", f"more than {self.limit:,} bytes without a quote: not VICS JSON"
+            )
+        if first >= 0:
+            self.run_start = self.offset + data.rfind(b'"') + 1
+        self.offset += len(data)
+        return data
+
+
+def iter_lines(path: Path) -> Iterator[tuple[int, str] | Skipped]:
+    """(line number, stripped line) for every content line, a ``Skipped`` for an overlong one.
+
+    Blank lines and # comments are dropped. A byte-order mark inside the file (lists joined with
+    ``cat``) is dropped like the leading one. (The loop of ``bounded_lines`` again rather than a layer on
+    it: this runs once per line of 10-million-line lists.)
+    """
+    with _open_text(path) as stream:
+        readline = stream.readline
+        for number, raw in enumerate(iter(partial(readline, LINE_MAX + 1), ""), start=1):
+            if len(raw) > LINE_MAX and raw[-1] != "\n":
+                _drain(readline)
+                yield too_long(number)
+                continue
             line = raw.strip().lstrip("\ufeff")
             if line and not line.startswith("#"):
                 yield number, line
+
+
+def read_lines(path: Path) -> Iterator[tuple[int, str]]:
+    """(line number, stripped line) for every content line, as ``iter_lines``; an overlong line ends the
+    read with a ``FormatError`` naming it (readers that can skip it use ``iter_lines``)."""
+    for item in iter_lines(path):
+        if isinstance(item, Skipped):
+            raise FormatError(item.where, item.reason)
+        yield item
 
 
 _FIRST_SEP = re.compile(r"\s*[,;\t]\s*|\s+")

@@ -6,6 +6,10 @@ Accepted, as investigators' tools write them (X-Ways, FTK, EnCase exports, hand-
 - an optional category after the hash, separated by a comma, semicolon, tab or spaces;
 - blank lines and ``#`` comments; UTF-8 with or without BOM, UTF-16 LE/BE (by BOM or NUL pattern).
 Lines of mixed lengths are fine without a header: each line's length names its algorithm.
+A line in md5sum's shape whose text is evidently a file name (``<hash> *<name>``, or a name with a path
+or an extension) is read as checksum output: the name is dropped, never taken for a category
+(formats/checksum_list.py, which auto-detection picks for whole md5sum files).
+A line longer than ``LINE_MAX`` is skipped unread.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+from haven.formats import checksum_list
 from haven.formats.base import (
     ALGORITHM_BY_LENGTH,
     LABELS,
@@ -26,8 +31,8 @@ from haven.formats.base import (
     content_lines,
     header_type,
     is_hex,
+    iter_lines,
     new_entry,
-    read_lines,
     shorten,
     split_line,
 )
@@ -67,8 +72,14 @@ def scheme(head: bytes) -> str | None:
 
 def read(path: Path) -> Iterator[ParsedEntry | Skipped | Note]:
     declared = ANY
-    for index, (number, line) in enumerate(read_lines(path)):
-        if index == 0:
+    first = True
+    for item in iter_lines(path):
+        if isinstance(item, Skipped):
+            yield item
+            continue
+        number, line = item
+        if first:
+            first = False
             if header_type(line, PDQ_HEADERS):
                 raise FormatError(f"line {number}", "the header names PDQ: import it as a PDQ list")
             header = header_type(line, HEADERS)
@@ -90,6 +101,11 @@ def parse_line(line: str, declared: str) -> ParsedEntry | str:
             entry = new_entry()
             entry[algorithm] = value  # type: ignore[literal-required]
             return entry
+    if checksum_list.gnu_file_line(line):
+        parsed = checksum_list.parse_line(line)
+        if isinstance(parsed, dict) and declared != ANY and parsed[declared] is None:  # type: ignore[literal-required]
+            return f"the hash is not {LABELS[declared]} as the header says"
+        return parsed
     token, category = split_line(line)
     value = token.lower()
     if not is_hex(value):

@@ -1,9 +1,11 @@
-"""VICS (Project VIC / CAID) OData JSON, versions 2.0 and 1.x, streamed with ijson.
+"""VICS (Project VIC / CAID) OData JSON, versions 2.0 and 1.x, streamed: orjson on whole-record runs
+(``vics_scan``), with ijson as the reference for anything that path cannot vouch for (malformed JSON
+and its error wording, unusual layouts).
 
 The root names what ``value`` holds: ``{"@odata.context": ".../2.0.xml/US/$metadata#Cases", "value":
 [Case{..., "Media": [...]}]}`` or ``...#Media`` with Media directly under ``value``; 1.x says
 ``"odata.metadata": ".../1.2.xml#Media"``. The context must appear near the start (every writer puts
-it first) because it decides the ijson path before the first Media is parsed. Real files run to
+it first) because it decides the path to the Media before the first is parsed. Real files run to
 hundreds of MB, so nothing is ever loaded whole; some start with a UTF-8 BOM, which yajl rejects.
 
 Category codes are read in the scheme the context URL declares (``/US/`` vic-us, ``/UK/`` caid-uk,
@@ -19,7 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import ijson
 
@@ -35,6 +37,7 @@ from haven.formats.base import (
     is_hex,
     shorten,
 )
+from haven.formats.vics_scan import UnsureError, media_batches
 
 try:  # the C backend is many times faster than pure Python; fall back where it was not built
     _ijson: Any = ijson.get_backend("yajl2_c")
@@ -88,23 +91,43 @@ def read(path: Path) -> Iterator[ParsedEntry | Skipped | Note]:
     with path.open("rb") as stream:
         head = stream.read(HEAD_SIZE)
         context = read_context(head)
-        stream.seek(len(BOM) if head.startswith(BOM) else 0)
         ignored: Counter[str] = Counter()
         notes: list[Note] = []
-        number = 0
-        try:
-            media_items = _ijson.items(stream, PATHS[context.collection], use_float=True, buf_size=1 << 16)
-            for number, media in enumerate(media_items, start=1):
-                yield media_entry(media, number, notes, ignored)
-                if notes:
-                    yield from notes
-                    notes.clear()
-        except ijson.JSONError as error:
-            where = f"after record {number}" if number else "before the first Media record"
-            raise FormatError(where, f"malformed JSON ({_verdict(error)})") from error
+        number = 0  # Media records yielded so far
+        try:  # the fast path; at the first thing it cannot vouch for, ijson reads the file from the start
+            for batch in media_batches(stream, context.collection, head.removeprefix(BOM)):
+                for media in batch:
+                    number += 1
+                    yield media_entry(media, number, notes, ignored)
+                    if notes:
+                        yield from notes
+                        notes.clear()
+        except UnsureError:
+            stream.seek(len(BOM) if head.startswith(BOM) else 0)
+            yield from _read_with_ijson(stream, context, number, notes, ignored)
         if ignored:
             names = ", ".join(f"{label} ({count})" for label, count in sorted(ignored.items()))
             yield Note("AlternativeHashes", f"not imported (Haven does not use them): {names}")
+
+
+def _read_with_ijson(
+    stream: BinaryIO, context: Context, done: int, notes: list[Note], ignored: Counter[str]
+) -> Iterator[ParsedEntry | Skipped | Note]:
+    """The Media records after the first ``done`` (already read by the fast path), and ijson's verdict on
+    malformed JSON, worded as ijson words it, with the number of the last good record."""
+    number = 0
+    try:
+        media_items = _ijson.items(stream, PATHS[context.collection], use_float=True, buf_size=1 << 16)
+        for number, media in enumerate(media_items, start=1):
+            if number <= done:
+                continue
+            yield media_entry(media, number, notes, ignored)
+            if notes:
+                yield from notes
+                notes.clear()
+    except ijson.JSONError as error:
+        where = f"after record {number}" if number else "before the first Media record"
+        raise FormatError(where, f"malformed JSON ({_verdict(error)})") from error
 
 
 def _verdict(error: Exception) -> str:

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from haven.matching.pdq import hex_to_bytes
 from haven.matching.pdq_index import PdqIndex
-from haven.store.models import Case, Content, Decision, NearGroup, NearGroupMember
+from haven.store.models import Case, Content, NearGroup, NearGroupMember
 
 FEATURELESS_QUALITY = 10
 """At or below this PDQ quality a picture is nearly uniform: its hash says nothing about its content."""
@@ -161,35 +161,3 @@ def groups_for_case(session: Session, case_id: int) -> list[GroupView]:
     for gid, view in views.items():
         view.representative = representative_sha.get(gid, "")
     return sorted(views.values(), key=lambda v: (-len(v.members), v.id))
-
-
-def decide_stack(session: Session, content_id: int, category: str, *, user: str) -> int:
-    """A person's decision on a content, propagated to the members of its stack in the same case.
-
-    Returns how many contents were decided (the content itself included). Propagated decisions record
-    the content they came from, so they can be told apart and undone.
-    """
-    content = session.get_one(Content, content_id)
-    session.add(Decision(content_id=content_id, category=category, source="user", decided_by=user))
-    decided = 1
-    group_id = session.scalar(select(NearGroupMember.group_id).where(NearGroupMember.content_id == content_id))
-    if group_id is None:
-        return decided
-    siblings = session.scalars(
-        select(Content.id)
-        .join(NearGroupMember, NearGroupMember.content_id == Content.id)
-        .where(NearGroupMember.group_id == group_id, Content.case_id == content.case_id, Content.id != content_id)
-    ).all()
-    for sibling in siblings:
-        session.add(
-            Decision(
-                content_id=sibling,
-                category=category,
-                source="propagated",
-                source_detail=content.sha256,
-                decided_by=user,
-            )
-        )
-        decided += 1
-    session.flush()
-    return decided

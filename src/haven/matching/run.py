@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import func, or_, select
@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from haven import audit
 from haven.cases import case_chain, get_case
-from haven.matching.decisions import decisions_from_sets
+from haven.matching.decisions import Unmapped, decisions_from_sets
 from haven.matching.dihedral import match_pdq_dihedral
 from haven.matching.exact import match_exact
 from haven.matching.grouping import GroupingSummary, build_groups
@@ -41,6 +41,8 @@ class MatchSummary:
     """Case videos matching known videos (method ``vpdq``)."""
     frame_matches_added: int = 0
     """Video frames matching pictures, either way round (method ``pdq-frame``)."""
+    unmapped: list[Unmapped] = field(default_factory=list)
+    """Set categories not applied: no mapping from the set's scheme into the case's (per set and code)."""
 
 
 def match_case(
@@ -77,7 +79,8 @@ def match_case(
         )
         frames = match_frames_to_images(session, case.id, threshold=threshold, min_quality=min_quality, index=index)
         update_statuses(session, case.id)
-        decisions = decisions_from_sets(session, case.id)
+        set_decisions = decisions_from_sets(session, case.id)
+        decisions = set_decisions.added
         groups = build_groups(session, threshold=threshold, min_quality=min_quality)
         counts = session.execute(
             select(Content.status, func.count()).where(Content.case_id == case.id).group_by(Content.status)
@@ -95,6 +98,7 @@ def match_case(
             dihedral_matches_added=dihedral,
             video_matches_added=videos,
             frame_matches_added=frames,
+            unmapped=set_decisions.unmapped,
         )
         audit.record(
             session,
@@ -113,6 +117,7 @@ def match_case(
                 "vpdq_added": videos,
                 "pdq_frame_added": frames,
                 "decisions_added": decisions,
+                "decisions_unmapped": [item.as_dict() for item in set_decisions.unmapped],
                 "by_status": by_status,
                 "groups": groups.groups,
             },

@@ -17,11 +17,11 @@ from sqlalchemy import ColumnElement, Row, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from haven.errors import CaseNotFoundError
+from haven.store.current_category import is_categorized
 from haven.store.models import (
     Case,
     Category,
     Content,
-    Decision,
     HashEntry,
     HashSet,
     Match,
@@ -182,23 +182,11 @@ def _totals(session: Session, case_id: int, by_kind: dict[str, int]) -> dict[str
 
 
 def _by_category(session: Session, case_id: int) -> dict[str, int]:
-    # rank 1 = a content's current category: its latest decision (ties: the later insert).
-    rank = (
-        func.row_number()
-        .over(partition_by=Decision.content_id, order_by=(Decision.decided_at.desc(), Decision.id.desc()))
-        .label("rank")
-    )
-    latest = (
-        select(Decision.category, rank)
-        .join(Content, Content.id == Decision.content_id)
-        .where(Content.case_id == case_id)
-        .subquery()
-    )
     rows = session.execute(
-        select(latest.c.category, func.count())
-        .where(latest.c.rank == 1)
-        .group_by(latest.c.category)
-        .order_by(latest.c.category)
+        select(Content.current_category, func.count())
+        .where(Content.case_id == case_id, is_categorized())
+        .group_by(Content.current_category)
+        .order_by(Content.current_category)
     )
     return {category: n for category, n in rows}
 
@@ -296,15 +284,6 @@ def _build_batch(session: Session, rows: Sequence[Row[Any]], thumbnails: bool) -
             found["timestamp"] = m.timestamp
         matches[m.content_id].append(found)
 
-    category: dict[int, str] = {}
-    # Ascending order: the last decision seen for a content is its current one.
-    for content_id, code in session.execute(
-        select(Decision.content_id, Decision.category)
-        .where(Decision.content_id.in_(ids))
-        .order_by(Decision.decided_at, Decision.id)
-    ):
-        category[content_id] = code
-
     thumbs: dict[int, bytes] = {}
     if thumbnails:
         thumbs = {
@@ -315,7 +294,8 @@ def _build_batch(session: Session, rows: Sequence[Row[Any]], thumbnails: bool) -
         }
 
     for c in rows:
-        item = _item(c, paths.get(c.id, []), matches.get(c.id, []), category.get(c.id))
+        category = c.current_category if c.category_source != "undo" else None  # undone back to nothing
+        item = _item(c, paths.get(c.id, []), matches.get(c.id, []), category)
         if thumbnails:
             item["thumbnail"] = thumbs.get(c.id)
         yield item

@@ -77,6 +77,30 @@ class Content(Base):
         Index("ix_content_md5", "md5"),
         Index("ix_content_sha1", "sha1"),
         Index("ix_content_case_status", "case_id", "status"),
+        Index("ix_content_review", "case_id", "status", "id"),  # review grid: keyset pages per status
+        Index("ix_content_review_state", "case_id", "status", "kind", "category_source", "current_category"),
+        Index(
+            "ix_content_errors",
+            "case_id",
+            "id",
+            sqlite_where=text("error IS NOT NULL"),
+            postgresql_where=text("error IS NOT NULL"),
+        ),
+        Index(
+            "ix_content_encrypted",
+            "case_id",
+            "id",
+            sqlite_where=text("encrypted IS NOT NULL"),
+            postgresql_where=text("encrypted IS NOT NULL"),
+        ),
+        Index(
+            "ix_content_camera",
+            "case_id",
+            "exif_make",
+            "exif_model",
+            sqlite_where=text("exif_make IS NOT NULL"),
+            postgresql_where=text("exif_make IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -105,6 +129,10 @@ class Content(Base):
     error: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(20), default="unknown")
     """known | near-known | known-good | unknown | error; derived by matching, stored for fast review."""
+    current_category: Mapped[str | None] = mapped_column(String(60))
+    """Category of the latest decision (None: never decided); kept by haven.review.categories."""
+    category_source: Mapped[str | None] = mapped_column(String(20))
+    """Source of the latest decision: user | propagated | hashset | undo."""
 
 
 class Thumbnail(Base):
@@ -153,6 +181,27 @@ class HashSet(Base):
     imported_by: Mapped[str] = mapped_column(String(200))
     entry_count: Mapped[int] = mapped_column(Integer, default=0)
     skipped_count: Mapped[int] = mapped_column(Integer, default=0)
+    # Provenance of a set imported from a signed Haven share package (NULL for other formats).
+    agency: Mapped[str | None] = mapped_column(String(200))  # as recorded when its signing key was trusted
+    case_reference: Mapped[str | None] = mapped_column(String(200))  # the sender's case
+    shared_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # when the package was made
+    signer_fingerprint: Mapped[str | None] = mapped_column(String(64))  # TrustedKey.fingerprint
+
+
+class TrustedKey(Base):
+    """A partner agency's Ed25519 public key: packages it signed may be imported. Revoked, never deleted."""
+
+    __tablename__ = "trusted_key"
+    __table_args__ = (UniqueConstraint("fingerprint", name="uq_trusted_key_fingerprint"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))  # sha256 hex of the raw 32-byte public key
+    agency: Mapped[str] = mapped_column(String(200))
+    public_key: Mapped[bytes] = mapped_column(LargeBinary)  # raw 32 bytes
+    added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    added_by: Mapped[str] = mapped_column(String(200))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_by: Mapped[str | None] = mapped_column(String(200))
 
 
 class HashEntry(Base):
@@ -267,15 +316,34 @@ class Decision(Base):
     """A categorization. The current category of a content is its latest decision; history is kept."""
 
     __tablename__ = "decision"
-    __table_args__ = (Index("ix_decision_content", "content_id"),)
+    __table_args__ = (Index("ix_decision_content", "content_id"), Index("ix_decision_batch", "batch_id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     content_id: Mapped[int] = mapped_column(ForeignKey("content.id", ondelete="CASCADE"))
     category: Mapped[str] = mapped_column(String(60))
-    source: Mapped[str] = mapped_column(String(20))  # user | hashset | propagated
+    source: Mapped[str] = mapped_column(String(20))  # user | hashset | propagated | undo
     source_detail: Mapped[str | None] = mapped_column(Text)  # set name, user, or content sha256
     decided_by: Mapped[str] = mapped_column(String(200))
     decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    batch_id: Mapped[int | None] = mapped_column(Integer)  # the review action (DecisionBatch) it belongs to
+
+
+class DecisionBatch(Base):
+    """One review action: a categorization of one or many contents (with propagation), or an undo."""
+
+    __tablename__ = "decision_batch"
+    __table_args__ = (
+        UniqueConstraint("undoes_id", name="uq_decision_batch_undoes"),
+        Index("ix_decision_batch_case_user", "case_id", "user_name", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id", ondelete="CASCADE"))
+    user_name: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(20))  # decide | undo
+    category: Mapped[str | None] = mapped_column(String(60))
+    undoes_id: Mapped[int | None] = mapped_column(ForeignKey("decision_batch.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class Category(Base):
@@ -289,6 +357,38 @@ class Category(Base):
     code: Mapped[str] = mapped_column(String(20))
     name: Mapped[str] = mapped_column(String(120))
     meaning: Mapped[str | None] = mapped_column(Text)
+    position: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Display order within the scheme; the review grid binds number keys 1..9 to codes in this order."""
+
+
+class CategoryScheme(Base):
+    """A category scheme: the presets (``builtin``) and custom ones. Its codes are ``Category`` rows."""
+
+    __tablename__ = "category_scheme"
+    __table_args__ = (UniqueConstraint("name", name="uq_category_scheme_name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(40))
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
+    builtin: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(200))
+
+
+class CategoryMapping(Base):
+    """An explicit code-for-code mapping between two schemes. A code without a row, or whose row has no
+    ``to_code``, is unmapped: a set's category in it never becomes a decision in the other scheme."""
+
+    __tablename__ = "category_mapping"
+    __table_args__ = (UniqueConstraint("from_scheme", "from_code", "to_scheme", name="uq_category_mapping"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    from_scheme: Mapped[str] = mapped_column(String(40))
+    from_code: Mapped[str] = mapped_column(String(20))
+    to_scheme: Mapped[str] = mapped_column(String(40))
+    to_code: Mapped[str | None] = mapped_column(String(20))  # None: explicitly unmapped, ``note`` says why
+    note: Mapped[str | None] = mapped_column(Text)  # why the two codes mean the same (or cannot be mapped)
 
 
 class AuditEvent(Base):
@@ -316,3 +416,136 @@ class AuditHead(Base):
     chain: Mapped[str] = mapped_column(String(200), primary_key=True)
     seq: Mapped[int] = mapped_column(Integer)
     hash: Mapped[str] = mapped_column(String(64))
+
+
+# ---------------------------------------------------------------- web app: accounts and access (0006)
+
+
+class AppUser(Base):
+    """A person who logs in to the web app. Global role: admin | investigator | reviewer."""
+
+    __tablename__ = "app_user"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))  # argon2id, PHC string
+    role: Mapped[str] = mapped_column(String(20))
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    prefs: Mapped[str] = mapped_column(Text, default="{}")  # JSON: wellbeing preferences
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(200))
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class CaseMember(Base):
+    """Who may open a case, and with which role in it. Non-members never learn the case exists."""
+
+    __tablename__ = "case_member"
+    __table_args__ = (UniqueConstraint("case_id", "user_id", name="uq_case_member"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(20))
+    added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    added_by: Mapped[str] = mapped_column(String(200))
+
+
+class LoginSession(Base):
+    """A logged-in browser. Only a SHA-256 of the cookie's random token is stored."""
+
+    __tablename__ = "login_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))  # absolute lifetime
+    client: Mapped[str | None] = mapped_column(String(64))
+
+
+class LoginFailure(Base):
+    """Login throttling state per (user name, client address)."""
+
+    __tablename__ = "login_failure"
+    __table_args__ = (UniqueConstraint("username", "client", name="uq_login_failure"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(200))
+    client: Mapped[str] = mapped_column(String(64))
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class FaceIdentity(Base):
+    """A person within a case, for one face model. Locked: an analyst touched it, so re-runs keep it."""
+
+    __tablename__ = "face_identity"
+    __table_args__ = (Index("ix_face_identity_case_model", "case_id", "model"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id", ondelete="CASCADE"))
+    model: Mapped[str] = mapped_column(String(80))
+    name: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    analyst_named: Mapped[bool] = mapped_column(Boolean, default=False)
+    locked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Face(Base):
+    """One detected face of a content (box in original pixels), with its embedding from ``model``."""
+
+    __tablename__ = "face"
+    __table_args__ = (
+        UniqueConstraint("content_id", "model", "seq", name="uq_face"),
+        Index("ix_face_identity", "identity_id"),
+        Index("ix_face_model", "model", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    content_id: Mapped[int] = mapped_column(ForeignKey("content.id", ondelete="CASCADE"))
+    model: Mapped[str] = mapped_column(String(80))
+    seq: Mapped[int] = mapped_column(Integer)
+    x: Mapped[int] = mapped_column(Integer)
+    y: Mapped[int] = mapped_column(Integer)
+    w: Mapped[int] = mapped_column(Integer)
+    h: Mapped[int] = mapped_column(Integer)
+    landmarks: Mapped[str] = mapped_column(Text)  # JSON [[x, y], ...] in original pixels
+    quality: Mapped[float] = mapped_column(Float)
+    detector_score: Mapped[float] = mapped_column(Float)
+    embedding: Mapped[bytes] = mapped_column(LargeBinary)  # float32, little-endian
+    identity_id: Mapped[int | None] = mapped_column(ForeignKey("face_identity.id", ondelete="SET NULL"))
+
+
+class FaceScan(Base):
+    """A content analysed for faces by one model: the resume marker, and the per-item error if any."""
+
+    __tablename__ = "face_scan"
+    __table_args__ = (UniqueConstraint("content_id", "model", name="uq_face_scan"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    content_id: Mapped[int] = mapped_column(ForeignKey("content.id", ondelete="CASCADE"))
+    model: Mapped[str] = mapped_column(String(80))
+    faces: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    scanned_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class FaceAction(Base):
+    """An analyst's action on identities (name, merge, split, move), kept in order."""
+
+    __tablename__ = "face_action"
+    __table_args__ = (Index("ix_face_action_case", "case_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id", ondelete="CASCADE"))
+    action: Mapped[str] = mapped_column(String(20))
+    identity_id: Mapped[int] = mapped_column(Integer)  # not a key: merged identities are deleted
+    detail: Mapped[str] = mapped_column(Text)  # canonical JSON
+    user: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

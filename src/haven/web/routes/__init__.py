@@ -1,0 +1,7 @@
+"""Every router of the web app. `create_app` includes each; a new module appends its router here."""
+
+from fastapi import APIRouter
+
+from haven.web.routes import auth, review
+
+ROUTERS: list[APIRouter] = [auth.router, review.router]
