@@ -108,7 +108,7 @@ class BenchCase:
     analyze_seconds: float = 0.0
 
 
-def prepare_case(store: Store, items: int, clients: int, *, sqlite_analyze: bool = False) -> BenchCase:
+def prepare_case(store: Store, items: int, clients: int, *, sqlite_analyze: bool = True) -> BenchCase:
     summary = build_synthetic_case(store, CASE_REF, items=items)
     started = time.perf_counter()
     users = [f"analyst{n:02d}" for n in range(clients)]
@@ -125,11 +125,13 @@ def prepare_case(store: Store, items: int, clients: int, *, sqlite_analyze: bool
         ).all()
         deep_cursor = f"0.{unknown_ids[int(len(unknown_ids) * 0.9)]}"
     # PostgreSQL's autovacuum analyzes a freshly filled table by itself soon after; do it now, as a user's
-    # server would have. SQLite never gathers statistics on its own (nothing in Haven runs ANALYZE yet):
-    # only with --sqlite-analyze, to show what it changes.
-    if store.dialect == "postgresql" or sqlite_analyze:
+    # server would have. On SQLite `haven match` refreshes the statistics (Store.refresh_statistics): the
+    # generator bypasses match, so it does the same. --no-sqlite-analyze shows the store without them.
+    if store.dialect == "postgresql":
         with store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.exec_driver_sql("ANALYZE")
+    elif sqlite_analyze:
+        store.refresh_statistics()
     log(f"  users and planner statistics in {time.perf_counter() - started:.1f}s")
     return BenchCase(summary=summary, users=users, category_code=code, deep_cursor=deep_cursor)
 
@@ -444,7 +446,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--think-ms", type=float, default=1000.0, help="paced mode: mean pause between requests")
     parser.add_argument(
-        "--sqlite-analyze", action="store_true", help="run ANALYZE on the SQLite store after building the case"
+        "--sqlite-analyze",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="refresh SQLite's planner statistics after building the case, as `haven match` does (default)",
     )
     parser.add_argument("--only", type=lambda s: set(s.split(",")), default=None, help="measures to run")
     return parser.parse_args(argv)

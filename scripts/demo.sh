@@ -28,6 +28,10 @@ haven triage "$out/evidence" --case DEMO-001 --label EXHIBIT-1 \
     --hashset "$out/hashsets/known-md5.txt" --hashset "$out/hashsets/known-pdq.txt" \
     --out "$out/report"
 
+echo "== Victim identification: faces, text and same-scene features (re-runnable stages)"
+haven analyze DEMO-001 --faces
+haven faces DEMO-001
+
 echo "== Web app: the first administrator (one-time password) and access to DEMO-001"
 admin_password="$(haven user bootstrap-admin --bare)"
 haven case add-member DEMO-001 admin --role admin

@@ -15,6 +15,7 @@ from rich.table import Table
 from typer.core import TyperGroup
 
 from haven.errors import HavenError
+from haven.scenes.commands import analyze_scenes, search_scene
 
 
 class _DefaultListGroup(TyperGroup):
@@ -36,6 +37,8 @@ faces_app = typer.Typer(
 def add_analysis_commands(app: typer.Typer) -> None:
     app.command("analyze")(analyze)
     app.command("search-face")(search_face)
+    app.command("search-text")(search_text)
+    app.command("search-scene")(search_scene)
     app.add_typer(faces_app, name="faces")
 
 
@@ -48,13 +51,21 @@ def _cli() -> Any:
 def analyze(
     ref: Annotated[str, typer.Argument(help="Case reference.")],
     faces: Annotated[bool, typer.Option("--faces", help="Detect faces, embed them and cluster identities.")] = False,
+    ocr: Annotated[bool, typer.Option("--ocr", help="Read the text in pictures (Tesseract), searchable.")] = False,
+    scenes: Annotated[bool, typer.Option("--scenes", help="Local features for same-scene search, indexed.")] = False,
     workers: Annotated[
         int | None, typer.Option("--workers", min=1, help="Worker processes (default HAVEN_FACE_WORKERS, 2).")
     ] = None,
 ) -> None:
     """Victim-identification stages on a case's pictures. Re-running skips what is done."""
-    if not faces:
+    if not (faces or ocr or scenes):
         raise HavenError("choose a stage to run: --faces")
+    if ocr:
+        _analyze_text(ref, workers)
+    if scenes:
+        analyze_scenes(ref, workers)
+    if not faces:
+        return
     from haven.faces.stage import analyse_faces
 
     cli = _cli()
@@ -71,6 +82,46 @@ def analyze(
             f"{clusters.identities:,} identities from {clusters.faces:,} faces "
             f"({clusters.locked_identities:,} kept as analysts left them, joined by {clusters.joined_locked:,} faces)."
         )
+
+
+def _analyze_text(ref: str, workers: int | None) -> None:
+    from haven.ocr.stage import analyse_text
+
+    cli = _cli()
+    config, store = cli._open()
+    summary = analyse_text(store, config, ref, workers=workers, show_progress=cli._state["progress"])
+    cli.out.print(
+        f"Text in [bold]{ref}[/] ({summary.engine}, {summary.language}): {summary.scanned:,} pictures read "
+        f"({summary.already_done:,} already done) in {summary.seconds:.2f}s ({summary.rate:,.1f} pictures/s); "
+        f"{summary.with_text:,} with text ({summary.words:,} words); {summary.errors:,} pictures with errors."
+    )
+
+
+def search_text(
+    ref: Annotated[str, typer.Argument(help="Case reference.")],
+    query: Annotated[str, typer.Argument(help="Words that must all occur; `word*` matches a prefix.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="Most pictures shown.")] = 50,
+) -> None:
+    """Pictures whose text (from `haven analyze REF --ocr`) holds the query's words, best match first."""
+    from rich.markup import escape
+
+    from haven.ocr.search import search_text as run_search
+
+    cli = _cli()
+    _config, store = cli._open()
+    with store.session() as session:
+        hits = run_search(session, ref, query, limit=limit)
+    if as_json:
+        sys.stdout.write(json.dumps([hit.as_json() for hit in hits], indent=2) + "\n")
+        return
+    cli.out.print(f"{len(hits):,} picture(s) in [bold]{ref}[/] with text matching {escape(repr(query))}.")
+    table = Table("score", "picture", "path", "text", "confidence")
+    for hit in hits:
+        confidence = f"{hit.confidence:.0f}" if hit.confidence is not None else ""
+        # The snippet marks matches with [ ]: escaped, or Rich would read them as markup.
+        table.add_row(f"{hit.score:.3g}", hit.sha256[:16], escape(hit.path or ""), escape(hit.snippet), confidence)
+    cli.out.print(table)
 
 
 def search_face(

@@ -7,6 +7,7 @@ Usage: python -m haven.demo EVIDENCE_DIR HASHSET_DIR [--photos DIR]
 from __future__ import annotations
 
 import argparse
+import csv
 import hashlib
 import io
 import os
@@ -21,7 +22,13 @@ from PIL import Image, ImageEnhance
 from haven.analyze import analyze_bytes
 from haven.settings import AnalysisSettings
 
-DEFAULT_PHOTOS = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "photos" / "imagenet_sample"
+SHARED_DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
+DEFAULT_PHOTOS = SHARED_DATA / "photos" / "imagenet_sample"
+DEFAULT_FACES = SHARED_DATA / "faces"  # LFW: public photos of adults, for the faces stage
+DEFAULT_TEXT = SHARED_DATA / "text"  # scene text and receipts, for the OCR stage
+PEOPLE = 3  # people, three pictures each: the faces stage groups them into three identities
+PICTURES_EACH = 3
+TEXT_PICTURES = 3
 
 
 def _jpeg(image: Image.Image, quality: int = 85) -> bytes:
@@ -38,7 +45,13 @@ def _edit(data: bytes, seed: int) -> bytes:
     return _jpeg(image, quality=70)
 
 
-def build(evidence: Path, hashsets: Path, photos: Path) -> dict[str, int]:
+def build(
+    evidence: Path,
+    hashsets: Path,
+    photos: Path,
+    faces: Path | None = DEFAULT_FACES,
+    text: Path | None = DEFAULT_TEXT,
+) -> dict[str, int]:
     files = sorted(p for p in photos.iterdir() if p.suffix.lower() in {".jpeg", ".jpg", ".png"})
     if len(files) < 60:
         raise SystemExit(f"need at least 60 photos in {photos}, found {len(files)}")
@@ -96,7 +109,30 @@ def build(evidence: Path, hashsets: Path, photos: Path) -> dict[str, int]:
         system_files.append(data)
 
     _write_lists(hashsets, known_exact, [p.read_bytes() for p in near_sources], system_files, settings)
+    _add_people_and_text(evidence, faces, text)
     return {"photos": len(chosen), "files": sum(len(f) for _, _, f in os.walk(evidence))}
+
+
+def _add_people_and_text(evidence: Path, faces: Path | None, text: Path | None) -> None:
+    """Adults' portraits (LFW) for the faces stage and pictures with text for OCR, when the corpora exist."""
+    if faces is not None and (faces / "labels.csv").is_file():
+        with (faces / "labels.csv").open(encoding="utf-8") as rows:
+            by_person: dict[str, list[str]] = {}
+            for row in csv.DictReader(rows):
+                by_person.setdefault(row["person_id"], []).append(row["path"])
+        people = [paths for _, paths in sorted(by_person.items()) if len(paths) >= PICTURES_EACH][:PEOPLE]
+        folder = evidence / "Pictures" / "people"
+        folder.mkdir(parents=True, exist_ok=True)
+        for n, paths in enumerate(people):
+            for m, relative in enumerate(sorted(paths)[:PICTURES_EACH]):
+                (folder / f"person{n + 1}_{m + 1}.jpg").write_bytes((faces / relative).read_bytes())
+    if text is not None and (text / "ground_truth.csv").is_file():
+        with (text / "ground_truth.csv").open(encoding="utf-8") as rows:
+            receipts = [row["path"] for row in csv.DictReader(rows) if row["path"].startswith("receipts/")]
+        folder = evidence / "Pictures" / "scans"
+        folder.mkdir(parents=True, exist_ok=True)
+        for relative in sorted(receipts)[:TEXT_PICTURES]:
+            (folder / Path(relative).name).write_bytes((text / relative).read_bytes())
 
 
 def _write_lists(
@@ -119,8 +155,10 @@ def main() -> None:
     parser.add_argument("evidence", type=Path)
     parser.add_argument("hashsets", type=Path)
     parser.add_argument("--photos", type=Path, default=DEFAULT_PHOTOS)
+    parser.add_argument("--faces", type=Path, default=DEFAULT_FACES, help="LFW corpus (portraits of adults)")
+    parser.add_argument("--text", type=Path, default=DEFAULT_TEXT, help="pictures with text, for OCR")
     args = parser.parse_args()
-    counts = build(args.evidence, args.hashsets, args.photos.resolve())
+    counts = build(args.evidence, args.hashsets, args.photos.resolve(), args.faces.resolve(), args.text.resolve())
     print(f"Sample evidence: {args.evidence} ({counts['files']} files); hash sets: {args.hashsets}")
 
 

@@ -30,6 +30,7 @@ from haven.formats.base import (
     HEAD_SIZE,
     NEVER_IMPORT,
     FormatError,
+    JsonGapGuard,
     Note,
     ParsedEntry,
     Skipped,
@@ -117,7 +118,9 @@ def _read_with_ijson(
     malformed JSON, worded as ijson words it, with the number of the last good record."""
     number = 0
     try:
-        media_items = _ijson.items(stream, PATHS[context.collection], use_float=True, buf_size=1 << 16)
+        # The guard: one giant token would make yajl quadratic (a 2 GB string: hours).
+        guarded = JsonGapGuard(stream)
+        media_items = _ijson.items(guarded, PATHS[context.collection], use_float=True, buf_size=1 << 16)
         for number, media in enumerate(media_items, start=1):
             if number <= done:
                 continue

@@ -122,6 +122,7 @@ def match_case(
                 "groups": groups.groups,
             },
         )
+    store.refresh_statistics()  # statuses, decisions and stacks just changed: the review queries plan on them
     return summary
 
 

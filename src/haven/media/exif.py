@@ -23,12 +23,14 @@ GPS_IFD = 0x8825
 DATETIME_ORIGINAL = 0x9003
 OFFSET_TIME_ORIGINAL = 0x9011
 BODY_SERIAL_NUMBER = 0xA431
+LENS_MAKE = 0xA433
+LENS_MODEL = 0xA434
 CAMERA_SERIAL_NUMBER = 0xC62F  # DNG, maker-independent
 GPS_LATITUDE_REF, GPS_LATITUDE, GPS_LONGITUDE_REF, GPS_LONGITUDE = 1, 2, 3, 4
 
 
 def read_exif(img: Image.Image) -> tuple[dict[str, Any], int | None]:
-    """Return (facts, orientation). Facts keys: make, model, serial, datetime_original, gps_lat,
+    """Return (facts, orientation). Facts keys: make, model, serial, lens, datetime_original, gps_lat,
     gps_lon; orientation is the raw EXIF value (1-8) or None. Never raises."""
     with warnings.catch_warnings():
         # "Corrupt EXIF data" warnings would flood worker stderr; what parses is still used.
@@ -58,6 +60,7 @@ def _read(img: Image.Image) -> tuple[dict[str, Any], int | None]:
         ("make", _text(exif.get(MAKE))),
         ("model", _text(exif.get(MODEL))),
         ("serial", serial),
+        ("lens", _lens(sub.get(LENS_MAKE), sub.get(LENS_MODEL))),
         ("datetime_original", _iso_datetime(sub.get(DATETIME_ORIGINAL), sub.get(OFFSET_TIME_ORIGINAL))),
     ):
         if value:
@@ -85,6 +88,16 @@ def _first_text(*values: Any) -> str | None:
         if text:
             return text
     return None
+
+
+def _lens(make: Any, model: Any) -> str | None:
+    """LensModel, with LensMake in front when the model does not already name it (a lens tells bodies apart)."""
+    lens_make, lens_model = _text(make), _text(model)
+    if not lens_model:
+        return None
+    if lens_make and not lens_model.lower().startswith(lens_make.lower()):
+        return f"{lens_make} {lens_model}"
+    return lens_model
 
 
 def _iso_datetime(value: Any, offset: Any) -> str | None:

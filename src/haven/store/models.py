@@ -122,6 +122,8 @@ class Content(Base):
     exif_make: Mapped[str | None] = mapped_column(Text)
     exif_model: Mapped[str | None] = mapped_column(Text)
     exif_serial: Mapped[str | None] = mapped_column(Text)
+    exif_lens: Mapped[str | None] = mapped_column(Text)
+    """EXIF LensModel (LensMake prefixed when missing from it); NULL for contents ingested before 0009."""
     exif_datetime: Mapped[str | None] = mapped_column(String(40))
     gps_lat: Mapped[float | None] = mapped_column(Float)
     gps_lon: Mapped[float | None] = mapped_column(Float)
@@ -549,3 +551,46 @@ class FaceAction(Base):
     detail: Mapped[str] = mapped_column(Text)  # canonical JSON
     user: Mapped[str] = mapped_column(String(200))
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ContentText(Base):
+    """Text an OCR engine found in a content (possibly empty), or why it could not: the resume marker too.
+
+    Full-text indexed by migration 0009 (SQLite FTS5 ``content_text_fts``, PostgreSQL ``text_search``
+    tsvector): neither is mapped here, haven.ocr.search queries them directly.
+    """
+
+    __tablename__ = "content_text"
+    __table_args__ = (UniqueConstraint("content_id", "engine", "language", name="uq_content_text"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    content_id: Mapped[int] = mapped_column(ForeignKey("content.id", ondelete="CASCADE"))
+    engine: Mapped[str] = mapped_column(String(80))  # e.g. "tesseract 5.3.0"
+    language: Mapped[str] = mapped_column(String(40))  # Tesseract language codes, e.g. "eng"
+    text: Mapped[str] = mapped_column(Text, default="")
+    words: Mapped[int] = mapped_column(Integer, default=0)
+    confidence: Mapped[float | None] = mapped_column(Float)  # mean word confidence 0-100; None: no words
+    error: Mapped[str | None] = mapped_column(Text)
+    scanned_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class SceneFeatures(Base):
+    """A content's local features for same-scene search (one features version): also the resume marker."""
+
+    __tablename__ = "scene_features"
+    __table_args__ = (
+        UniqueConstraint("content_id", "version", name="uq_scene_features"),
+        Index("ix_scene_features_version", "version", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    content_id: Mapped[int] = mapped_column(ForeignKey("content.id", ondelete="CASCADE"))
+    version: Mapped[str] = mapped_column(String(40))
+    width: Mapped[int] = mapped_column(Integer, default=0)  # upright original
+    height: Mapped[int] = mapped_column(Integer, default=0)
+    scale: Mapped[float] = mapped_column(Float, default=1.0)  # original pixels per stored-point pixel
+    keypoints: Mapped[int] = mapped_column(Integer, default=0)
+    points: Mapped[bytes] = mapped_column(LargeBinary, default=b"")  # float16 x, y pairs, little-endian
+    descriptors: Mapped[bytes] = mapped_column(LargeBinary, default=b"")  # uint8 SIFT, 128 per keypoint
+    error: Mapped[str | None] = mapped_column(Text)
+    scanned_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -41,6 +41,7 @@ def content_row(case_id: int, info: ContentInfo) -> dict[str, Any]:
         "exif_make": exif.get("make"),
         "exif_model": exif.get("model"),
         "exif_serial": exif.get("serial"),
+        "exif_lens": exif.get("lens"),
         "exif_datetime": exif.get("datetime_original"),
         "gps_lat": exif.get("gps_lat"),
         "gps_lon": exif.get("gps_lon"),
