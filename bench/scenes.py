@@ -17,6 +17,12 @@ re-ranked by homography inliers), and by PDQ Hamming distance (pdqhash) for comp
 
 from __future__ import annotations
 
+import os
+
+# One BLAS thread: the descriptor products are small, and threads fighting over 2 shared cores cost more
+# than they bring (haven search-scene is one query per process; set OPENBLAS_NUM_THREADS=1 there too).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 import argparse
 import csv
 import json

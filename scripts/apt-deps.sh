@@ -55,6 +55,9 @@ if ! have_pkg postgresql && ! compgen -G '/usr/lib/postgresql/*/bin/initdb' >/de
 fi
 # The browser tests drive Debian's Chromium through Playwright (executable_path=/usr/bin/chromium).
 have_pkg chromium || optional+=(chromium)
+# `haven analyze --ocr` runs Tesseract; without it that stage says so and its tests are skipped.
+have_pkg tesseract-ocr || optional+=(tesseract-ocr)
+have_pkg tesseract-ocr-eng || optional+=(tesseract-ocr-eng)
 
 missing=("${required[@]}" "${optional[@]}")
 if [[ ${#missing[@]} -eq 0 ]]; then

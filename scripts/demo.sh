@@ -29,8 +29,11 @@ haven triage "$out/evidence" --case DEMO-001 --label EXHIBIT-1 \
     --out "$out/report"
 
 echo "== Victim identification: faces, text and same-scene features (re-runnable stages)"
-haven analyze DEMO-001 --faces
+haven analyze DEMO-001 --faces --ocr --scenes
 haven faces DEMO-001
+haven clues DEMO-001
+haven search-text DEMO-001 total  # a word printed on the sample receipts
+haven search-scene DEMO-001 "EXHIBIT-1:/Downloads/resized/copy_000.jpg" --limit 3  # finds its original in DCIM
 
 echo "== Web app: the first administrator (one-time password) and access to DEMO-001"
 admin_password="$(haven user bootstrap-admin --bare)"

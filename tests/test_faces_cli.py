@@ -75,7 +75,7 @@ def refused(*args: str) -> str:
 
 def test_refusals_name_the_problem(haven_env: HavenEnv) -> None:
     run("case", "create", "CLI-3")
-    assert refused("analyze", "CLI-3") == "choose a stage to run: --faces"
+    assert refused("analyze", "CLI-3") == "choose a stage to run: --faces, --ocr or --scenes"
     assert "no identity 7 in case 'CLI-3'" in refused("faces", "name", "CLI-3", "7", "X")
     assert "no case 'NOPE'" in refused("faces", "NOPE")
     assert "is not a picture of case 'CLI-3'" in refused("search-face", "CLI-3", "deadbeefdeadbeef")

@@ -7,15 +7,16 @@ import hashlib
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from haven.cases import case_chain, create_case
 from haven.config import Config
 from haven.errors import HavenError
 from haven.pipeline import ingest
+from haven.scenes.index import BowIndex
 from haven.scenes.search import search_scene
 from haven.scenes.stage import analyse_scenes
-from haven.scenes.stored_index import index_path
+from haven.scenes.stored_index import index_path, scene_index
 from haven.store import Store
 from haven.store.models import AuditEvent, Content, SceneFeatures
 from media_builders import truncated
@@ -120,3 +121,21 @@ def test_a_picture_not_yet_analysed_is_a_clear_error(store: Store, tmp_path: Pat
     ingested(store, cfg, "S-3", tmp_path / "three", {"tin4.jpg": ukbench(4)})
     with store.session() as session, pytest.raises(HavenError, match="--scenes"):
         search_scene(session, "S-3", sha(ukbench(4)), index_dir=cfg.index_dir)
+
+
+def test_the_saved_index_follows_deleted_rows_without_learning_again(store: Store, tmp_path: Path) -> None:
+    cfg = config_for(store, tmp_path)
+    ingested(
+        store, cfg, "S-4", tmp_path / "four", {"tin4.jpg": ukbench(4), "tin5.jpg": ukbench(5), "p0.jpg": ukbench(0)}
+    )
+    assert analyse_scenes(store, cfg, "S-4", workers=1, show_progress=False).indexed == 3
+    vocabulary = BowIndex.load(index_path(cfg.index_dir)).vocabulary
+    with store.session() as session:
+        tin5 = session.scalar(select(Content.id).where(Content.sha256 == sha(ukbench(5))))
+        session.execute(delete(SceneFeatures).where(SceneFeatures.content_id == tin5))
+    with store.session() as session:
+        index = scene_index(session, cfg.index_dir)
+        assert index is not None and len(index) == 2
+        assert (index.vocabulary == vocabulary).all()
+        assert search_scene(session, "S-4", sha(ukbench(4)), index_dir=cfg.index_dir).matches == []
+    assert len(BowIndex.load(index_path(cfg.index_dir))) == 2

@@ -59,7 +59,7 @@ def analyze(
 ) -> None:
     """Victim-identification stages on a case's pictures. Re-running skips what is done."""
     if not (faces or ocr or scenes):
-        raise HavenError("choose a stage to run: --faces")
+        raise HavenError("choose a stage to run: --faces, --ocr or --scenes")
     if ocr:
         _analyze_text(ref, workers)
     if scenes:

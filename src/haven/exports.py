@@ -62,7 +62,7 @@ def export_hashset(store: Store, name: str, fmt: str, out: Path, *, user: str) -
         else:
             lines = _plain_lines(entries) if fmt == "plain" else _pdq_lines(entries)
             written = _write_lines(out, lines, header="MD5" if fmt == "plain" else None)
-        result = ExportResult(out, fmt, written, max(total - written, 0), _sha256(out))
+        result = ExportResult(out, fmt, written, max(total - written, 0), file_sha256(out))
         audit.record(
             session,
             chain=audit.GLOBAL_CHAIN,
@@ -98,7 +98,7 @@ def export_case(
     with store.session() as session:
         case = get_case(session, reference)
         written = write_vics(out, _case_media(session, case.id), scheme=case.scheme, case_number=case.reference)
-        result = ExportResult(out, fmt, written, 0, _sha256(out))
+        result = ExportResult(out, fmt, written, 0, file_sha256(out))
         audit.record(session, chain=case_chain(reference), user=user, action="export", detail=_detail(result))
     return result
 
@@ -152,8 +152,9 @@ def _set_entries(session: Session, set_id: int) -> Iterator[MediaRecord]:
         yield record
 
 
-def _case_media(session: Session, case_id: int) -> Iterator[MediaRecord]:
-    query = select(
+def categorized_contents(case_id: int) -> Select[Any]:
+    """A case's contents that have a current category: what every case export shares."""
+    return select(
         Content.id,
         Content.md5,
         Content.sha1,
@@ -163,6 +164,10 @@ def _case_media(session: Session, case_id: int) -> Iterator[MediaRecord]:
         Content.current_category.label("category"),
         Content.category_source.label("source"),
     ).where(Content.case_id == case_id, is_categorized())
+
+
+def _case_media(session: Session, case_id: int) -> Iterator[MediaRecord]:
+    query = categorized_contents(case_id)
     for row in _batches(session, query, Content.id):
         yield {
             "md5": row.md5,
@@ -205,7 +210,7 @@ def _write_lines(out: Path, lines: Iterator[str], *, header: str | None) -> int:
     return count
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as stream:
         for block in iter(lambda: stream.read(1 << 20), b""):

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
 from haven.store.models import Case, Content
@@ -32,7 +32,7 @@ class CameraFacts:
 
     @property
     def serial_key(self) -> tuple[str, str] | None:
-        return (_norm(self.make), self.serial) if real_serial(self.serial) else None
+        return (_norm(self.make), self.serial) if self.serial and real_serial(self.serial) else None
 
     @property
     def model_key(self) -> tuple[str, str, str] | None:
@@ -110,7 +110,7 @@ def by_model_lens(session: Session, case_id: int, facts: list[CameraFacts]) -> l
                 "make": first.make,
                 "model": first.model,
                 "lens": first.lens,
-                "serials": sorted({m.serial for m in members if real_serial(m.serial)}),  # type: ignore[misc]
+                "serials": sorted({m.serial for m in members if m.serial and real_serial(m.serial)}),
                 **_span(members),
                 "other_cases": elsewhere.get(key, []),
             }
@@ -149,7 +149,7 @@ def other_cases_by_model_lens(
     for start in range(0, len(models), 500):
         chunk = models[start : start + 500]
         # A make without a model (chunk holds "") matches contents whose model is missing.
-        model_matches = func.lower(func.trim(Content.exif_model)).in_(chunk)
+        model_matches: ColumnElement[bool] = func.lower(func.trim(Content.exif_model)).in_(chunk)
         if "" in chunk:
             model_matches = or_(model_matches, Content.exif_model.is_(None))
         rows = session.execute(

@@ -53,6 +53,7 @@ def case_points(session: Session, case_id: int) -> tuple[list[GpsPoint], int]:
     )
     points, null_island = [], 0
     for sha256, lat, lon, taken, make, model in rows:
+        assert lat is not None and lon is not None  # the query asks for located contents only
         if lat == 0 and lon == 0:
             null_island += 1
             continue

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from haven.case_items import find_content
 from haven.cases import get_case
 from haven.clues.cameras import (
     CameraFacts,
@@ -22,9 +23,7 @@ from haven.clues.cameras import (
 from haven.clues.places import DEFAULT_RADIUS_M, places
 from haven.clues.timeline import timeline
 from haven.errors import HavenError
-from haven.store.models import Case, Content, Occurrence, Source
-
-_HEX = set("0123456789abcdef")
+from haven.store.models import Case, Content
 
 
 def case_clues(session: Session, case_ref: str, radius_m: float = DEFAULT_RADIUS_M) -> dict[str, Any]:
@@ -81,25 +80,7 @@ def same_camera(session: Session, case_ref: str, item: str) -> dict[str, Any]:
 
 
 def _content_of(session: Session, case: Case, item: str) -> Content:
-    """A picture of the case by SHA-256 (8+ leading hex digits) or evidence path."""
-    lowered = item.lower()
-    if 8 <= len(lowered) <= 64 and set(lowered) <= _HEX:
-        matches = list(
-            session.scalars(
-                select(Content).where(Content.case_id == case.id, Content.sha256.startswith(lowered)).limit(2)
-            )
-        )
-        if len(matches) > 1:
-            raise HavenError(f"'{item}' matches several pictures: give more of the SHA-256")
-        if matches:
-            return matches[0]
-    content = session.scalar(
-        select(Content)
-        .join(Occurrence, Occurrence.content_id == Content.id)
-        .join(Source, Source.id == Occurrence.source_id)
-        .where(Source.case_id == case.id, Occurrence.path == item)
-        .limit(1)
-    )
+    content = find_content(session, case, item)
     if content is None:
         raise HavenError(f"'{item}' is not a picture of case '{case.reference}' (SHA-256 or evidence path)")
     return content

@@ -24,6 +24,7 @@ def timeline(session: Session, case_id: int) -> list[dict[str, Any]]:
     )
     days: dict[tuple[str, str, str | None], list[tuple[str, str]]] = defaultdict(list)
     for sha256, taken, make, model, serial in rows:
+        assert taken is not None  # the query asks for dated contents only
         camera = camera_label(make, model) if make or model else "unknown camera"
         days[(taken[:10], camera, serial if real_serial(serial) else None)].append((taken, sha256))
     return [

@@ -15,6 +15,7 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from haven.case_items import find_content
 from haven.cases import get_case
 from haven.errors import HavenError
 from haven.evidence.reading import describe_os_error, read_whole
@@ -22,9 +23,7 @@ from haven.faces.analysis import analyse_picture
 from haven.faces.model import FaceModel
 from haven.faces.rows import from_bytes
 from haven.faces.vector_index import build_index
-from haven.store.models import Case, Content, Face, FaceIdentity, FaceScan, Occurrence, Source
-
-_HEX = frozenset("0123456789abcdef")
+from haven.store.models import Case, Content, Face, FaceIdentity, FaceScan
 
 
 @dataclass
@@ -81,7 +80,7 @@ def _all_faces(session: Session, model: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _query_faces(session: Session, case: Case, item: str, model: FaceModel) -> list[QueryFace]:
-    content = _content_of(session, case, item)
+    content = find_content(session, case, item)
     if content is not None:
         scanned = session.scalar(
             select(FaceScan).where(FaceScan.content_id == content.id, FaceScan.model == model.name)
@@ -103,27 +102,6 @@ def _query_faces(session: Session, case: Case, item: str, model: FaceModel) -> l
             raise HavenError(f"{item}: {found.error}")
         return [QueryFace(list(f.box), f.quality, f.embedding) for f in found.faces]
     raise HavenError(f"'{item}' is not a picture of case '{case.reference}' (SHA-256 or evidence path) nor a file")
-
-
-def _content_of(session: Session, case: Case, item: str) -> Content | None:
-    lowered = item.lower()
-    if 8 <= len(lowered) <= 64 and set(lowered) <= _HEX:
-        matches = list(
-            session.scalars(
-                select(Content).where(Content.case_id == case.id, Content.sha256.startswith(lowered)).limit(2)
-            )
-        )
-        if len(matches) > 1:
-            raise HavenError(f"'{item}' matches several pictures: give more of the SHA-256")
-        if matches:
-            return matches[0]
-    return session.scalar(
-        select(Content)
-        .join(Occurrence, Occurrence.content_id == Content.id)
-        .join(Source, Source.id == Occurrence.source_id)
-        .where(Source.case_id == case.id, Occurrence.path == item)
-        .limit(1)
-    )
 
 
 def _describe(session: Session, face_ids: list[int]) -> dict[int, dict[str, Any]]:

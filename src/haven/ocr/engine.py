@@ -1,13 +1,18 @@
 """Tesseract through pytesseract: availability, version, and one picture's words. ``read_text`` never raises.
 
-Tesseract runs single-threaded (``OMP_THREAD_LIMIT=1``, set before the pool forks): parallelism comes
-from processes, which scale better than Tesseract's OpenMP threads on small pictures.
+Tesseract runs single-threaded (``OMP_THREAD_LIMIT=1`` in the environment of each tesseract process it
+starts): parallelism comes from processes, which scale better than Tesseract's OpenMP threads on small
+pictures. The variable is set only around each call, never left in Haven's own environment: an OpenMP
+runtime in Haven (FAISS k-means for the same-scene index, run later in the same command) that starts
+under it spins instead of working.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from PIL import Image
@@ -20,6 +25,9 @@ MISSING = (
     "tesseract is not installed: OCR needs the Debian packages tesseract-ocr and tesseract-ocr-eng "
     "(scripts/apt-deps.sh installs them); the rest of Haven runs without it"
 )
+
+
+OMP_LIMIT = "OMP_THREAD_LIMIT"
 
 
 class TesseractMissingError(HavenError):
@@ -35,8 +43,18 @@ class PageText:
     error: str | None = None
 
 
-def use_single_thread() -> None:
-    os.environ["OMP_THREAD_LIMIT"] = "1"
+@contextmanager
+def _single_threaded_tesseract() -> Iterator[None]:
+    """pytesseract starts tesseract with Haven's environment and takes no other: set the limit for the call."""
+    previous = os.environ.get(OMP_LIMIT)
+    os.environ[OMP_LIMIT] = "1"
+    try:
+        yield
+    finally:
+        if previous is None:
+            del os.environ[OMP_LIMIT]
+        else:
+            os.environ[OMP_LIMIT] = previous
 
 
 def engine_name() -> str:
@@ -69,9 +87,10 @@ def read_text(img: Image.Image, settings: OcrSettings) -> PageText:
     import pytesseract
 
     try:
-        data = pytesseract.image_to_data(
-            prepare(img, settings), lang=settings.language, config=f"--psm {settings.page_mode}", output_type="dict"
-        )
+        with _single_threaded_tesseract():
+            data = pytesseract.image_to_data(
+                prepare(img, settings), lang=settings.language, config=f"--psm {settings.page_mode}", output_type="dict"
+            )
     except Exception as exc:  # pytesseract raises TesseractError, RuntimeError (timeouts), OSError
         return PageText(error=f"OCR failed: {type(exc).__name__}: {str(exc).strip()[:200]}")
     lines: dict[tuple[int, int, int], list[str]] = {}
@@ -84,8 +103,8 @@ def read_text(img: Image.Image, settings: OcrSettings) -> PageText:
         key = (data["block_num"][i], data["par_num"][i], data["line_num"][i])
         lines.setdefault(key, []).append(word)
         confidences.append(confidence)
-    if not confidences:
-        return PageText()
+    if not confidences or not any(sum(ch.isalnum() for ch in w) > SHORT_WORD for ws in lines.values() for w in ws):
+        return PageText()  # only short fragments: on photos that is texture read as letters, not text
     text = "\n".join(" ".join(words) for _, words in sorted(lines.items()))
     return PageText(text, len(confidences), round(sum(confidences) / len(confidences), 1))
 

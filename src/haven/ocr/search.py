@@ -119,4 +119,4 @@ def _first_paths(session: Session, content_ids: list[int]) -> dict[int, str]:
         .where(Occurrence.content_id.in_(content_ids))
         .group_by(Occurrence.content_id)
     )
-    return {content_id: path for content_id, path in session.execute(first)}
+    return {content_id: path for content_id, path in session.execute(first) if content_id is not None}

@@ -78,11 +78,12 @@ def counts(session: Session, case_id: int, scheme: str) -> Counts:
     reference = session.scalar(select(Case.reference).where(Case.id == case_id))
     chains = (case_chain(reference or ""), audit.GLOBAL_CHAIN)
     head = tuple(
-        session.execute(
+        (chain, seq, digest)
+        for chain, seq, digest in session.execute(
             select(AuditHead.chain, AuditHead.seq, AuditHead.hash)
             .where(AuditHead.chain.in_(chains))
             .order_by(AuditHead.chain)
-        ).tuples()
+        )
     )
     cached = _COUNTS_CACHE.get(case_id)
     if cached is not None and head and cached[0] == head and cached[1] == scheme:

@@ -30,7 +30,8 @@ def analyze_scenes(ref: str, workers: int | None) -> None:
         f"Scenes in [bold]{ref}[/] ({summary.version}): {summary.scanned:,} pictures analysed "
         f"({summary.already_done:,} already done) in {summary.seconds:.2f}s ({summary.rate:,.1f} pictures/s); "
         f"{summary.keypoints:,} keypoints; {summary.without_features:,} pictures without features; "
-        f"{summary.errors:,} pictures with errors; {summary.indexed:,} pictures indexed across all cases."
+        f"{summary.errors:,} pictures with errors; {summary.indexed:,} pictures indexed across all cases "
+        f"({summary.index_seconds:.2f}s)."
     )
 
 

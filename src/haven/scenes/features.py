@@ -73,7 +73,7 @@ def extract(data: bytes) -> SceneFeatures:
 
 
 def extract_grey(grey: np.ndarray, width: int, height: int, scale: float) -> SceneFeatures:
-    sift = cv2.SIFT_create(nfeatures=MAX_KEYPOINTS)
+    sift = cv2.SIFT_create(nfeatures=MAX_KEYPOINTS)  # type: ignore[attr-defined]  # missing from the stubs
     keypoints, descriptors = sift.detectAndCompute(grey, None)
     if descriptors is None or not keypoints:
         return SceneFeatures(np.zeros((0, 2), np.float32), np.zeros((0, 128), np.uint8), width, height, scale)

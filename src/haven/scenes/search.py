@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from haven.case_items import find_content
 from haven.cases import get_case
 from haven.errors import HavenError
 from haven.evidence.reading import describe_os_error, read_whole
@@ -23,10 +24,8 @@ from haven.scenes.ranking import SHORTLIST, rank
 from haven.scenes.rows import load_features
 from haven.scenes.stored_index import scene_index
 from haven.scenes.verify import MIN_INLIERS
-from haven.store.models import Case, Content, Occurrence, Source
+from haven.store.models import Case, Content, Occurrence
 from haven.store.models import SceneFeatures as SceneFeaturesRow
-
-_HEX = frozenset("0123456789abcdef")
 
 
 @dataclass
@@ -102,7 +101,7 @@ def search_scene(
 
 
 def _query(session: Session, case: Case, item: str) -> tuple[SceneFeatures, int | None]:
-    content = _content_of(session, case, item)
+    content = find_content(session, case, item)
     if content is not None:
         row = session.scalar(
             select(SceneFeaturesRow).where(
@@ -124,27 +123,6 @@ def _query(session: Session, case: Case, item: str) -> tuple[SceneFeatures, int 
         except PictureError as exc:
             raise HavenError(f"{item}: {exc}") from exc
     raise HavenError(f"'{item}' is not a picture of case '{case.reference}' (SHA-256 or evidence path) nor a file")
-
-
-def _content_of(session: Session, case: Case, item: str) -> Content | None:
-    lowered = item.lower()
-    if 8 <= len(lowered) <= 64 and set(lowered) <= _HEX:
-        matches = list(
-            session.scalars(
-                select(Content).where(Content.case_id == case.id, Content.sha256.startswith(lowered)).limit(2)
-            )
-        )
-        if len(matches) > 1:
-            raise HavenError(f"'{item}' matches several pictures: give more of the SHA-256")
-        if matches:
-            return matches[0]
-    return session.scalar(
-        select(Content)
-        .join(Occurrence, Occurrence.content_id == Content.id)
-        .join(Source, Source.id == Occurrence.source_id)
-        .where(Source.case_id == case.id, Occurrence.path == item)
-        .limit(1)
-    )
 
 
 def _describe(session: Session, row_ids: list[int]) -> dict[int, dict[str, Any]]:

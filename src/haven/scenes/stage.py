@@ -1,60 +1,32 @@
 """`haven analyze REF --scenes`: local features of a case's pictures, then the shared index brought up to date.
 
-Re-runnable: a content that already has a row for this features version is skipped, and a batch's rows
-are committed together, so a killed run resumes without duplicates. Pictures are read again from the
-evidence (read-only) in a fork pool. A picture that cannot be read or decoded is recorded as that
-content's error; the run goes on. A picture with no keypoints (a flat colour) is stored with none.
+Re-runnable (haven.picture_stage): a content that already has a row for this features version is
+skipped, and a batch's rows are committed together, so a killed run resumes without duplicates.
+Pictures are read again from the evidence (read-only) in a fork pool. A picture that cannot be read or
+decoded is recorded as that content's error; the run goes on. A picture with no keypoints (a flat
+colour) is stored with none.
 """
 
 from __future__ import annotations
 
-import multiprocessing
 import time
-from collections.abc import Iterator
-from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
-from multiprocessing.pool import Pool
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import select
 
 from haven import audit
 from haven.cases import case_chain, get_case
 from haven.config import Config
-from haven.faces.evidence_bytes import (
-    EvidenceReadError,
-    Place,
-    close_readers,
-    places_of,
-    read_from_archive,
-    read_original,
-)
-from haven.progress import make_progress
+from haven.faces.evidence_bytes import EvidenceReadError
+from haven.picture_stage import EvidenceAccess, PictureJob, evidence_access, plan_pictures, read_picture, run_pictures
 from haven.scenes.features import VERSION, PictureError, extract
 from haven.scenes.rows import ScanResult, save_scans
 from haven.scenes.stored_index import scene_index
-from haven.settings import AnalysisSettings
 from haven.store.db import Store
 from haven.store.models import Content
 from haven.store.models import SceneFeatures as SceneFeaturesRow
 
-BATCH = 50
-"""Rows per transaction: what a kill can cost, and what a commit costs."""
 WORKERS = 2
-
-
-@dataclass(frozen=True)
-class SceneJob:
-    content_id: int
-    sha256: str
-    places: list[Place]
-
-
-@dataclass(frozen=True)
-class SceneRunContext:
-    case_id: int
-    database_url: str
-    analysis: AnalysisSettings
 
 
 @dataclass
@@ -69,10 +41,21 @@ class SceneRunSummary:
     errors: int = 0
     indexed: int = 0
     seconds: float = 0.0
+    index_seconds: float = 0.0
+    """Of ``seconds``: bringing the index over all cases up to date."""
 
     @property
     def rate(self) -> float:
-        return self.scanned / self.seconds if self.seconds else 0.0
+        """Pictures per second of feature extraction (the index update left out)."""
+        extracting = self.seconds - self.index_seconds
+        return self.scanned / extracting if extracting > 0 else 0.0
+
+    def count(self, result: ScanResult) -> None:
+        found = len(result.features) if result.features is not None else 0
+        self.scanned += 1
+        self.errors += result.error is not None
+        self.keypoints += found
+        self.without_features += result.error is None and found == 0
 
 
 def analyse_scenes(
@@ -80,33 +63,32 @@ def analyse_scenes(
 ) -> SceneRunSummary:
     started = time.monotonic()
     summary = SceneRunSummary(case=case_ref)
+    done = (
+        select(SceneFeaturesRow.id)
+        .where(SceneFeaturesRow.content_id == Content.id, SceneFeaturesRow.version == VERSION)
+        .exists()
+    )
     with store.session() as session:
         case_id = get_case(session, case_ref).id
-        jobs = _plan(session, case_id, summary)
-    workers = workers or WORKERS
-    context = SceneRunContext(
-        case_id, store.engine.url.render_as_string(hide_password=False), config.analysis_settings()
+        summary.pictures, jobs = plan_pictures(session, case_id, done)
+    summary.already_done = summary.pictures - len(jobs)
+    run_pictures(
+        store,
+        jobs,
+        _scan,
+        evidence_access(store, case_id, config.analysis_settings()),
+        save=save_scans,
+        on_result=summary.count,
+        workers=workers or WORKERS,
+        label="Scenes",
+        show_progress=show_progress,
     )
-    store.engine.dispose()  # no pooled connection crosses the fork
-    with _pool(workers, len(jobs)) as pool, make_progress(show_progress) as progress:
-        task = progress.add_task("Scenes", total=len(jobs))
-        batch: list[ScanResult] = []
-        for result in _run(pool, jobs, context, workers):
-            batch.append(result)
-            summary.scanned += 1
-            summary.errors += result.error is not None
-            count = len(result.features) if result.features is not None else 0
-            summary.keypoints += count
-            summary.without_features += result.error is None and count == 0
-            if len(batch) >= BATCH:
-                _commit(store, batch)
-            progress.advance(task)
-        _commit(store, batch)
-    close_readers()
 
     with store.session() as session:
+        indexing = time.monotonic()
         index = scene_index(session, config.index_dir)
         summary.indexed = len(index) if index is not None else 0
+        summary.index_seconds = time.monotonic() - indexing
         summary.seconds = time.monotonic() - started
         audit.record(
             session,
@@ -126,59 +108,10 @@ def analyse_scenes(
     return summary
 
 
-def _plan(session: Session, case_id: int, summary: SceneRunSummary) -> list[SceneJob]:
-    pictures = (Content.case_id == case_id, Content.kind == "image")
-    done = (
-        select(SceneFeaturesRow.id)
-        .where(SceneFeaturesRow.content_id == Content.id, SceneFeaturesRow.version == VERSION)
-        .exists()
-    )
-    total = session.scalar(select(func.count()).select_from(Content).where(*pictures)) or 0
-    todo = session.execute(select(Content.id, Content.sha256).where(*pictures, ~done).order_by(Content.id)).all()
-    summary.pictures, summary.already_done = total, total - len(todo)
-    places = places_of(session, [content_id for content_id, _ in todo])
-    return [SceneJob(content_id, sha256, places.get(content_id, [])) for content_id, sha256 in todo]
-
-
-def _commit(store: Store, batch: list[ScanResult]) -> None:
-    if batch:
-        with store.session() as session:
-            save_scans(session, batch)
-        batch.clear()
-
-
-def _pool(workers: int, jobs: int) -> AbstractContextManager[Pool | None]:
-    if workers <= 1 or jobs <= 1:
-        return nullcontext()
-    return multiprocessing.get_context("fork").Pool(workers)
-
-
-def _run(pool: Pool | None, jobs: list[SceneJob], context: SceneRunContext, workers: int) -> Iterator[ScanResult]:
-    args = [(job, context) for job in jobs]
-    if pool is None:
-        yield from (_scan(a) for a in args)
-        return
-    yield from pool.imap_unordered(_scan, args, chunksize=max(1, min(4, len(jobs) // (workers * 16))))
-
-
-def _scan(arg: tuple[SceneJob, SceneRunContext]) -> ScanResult:
-    job, context = arg
+def _scan(job: PictureJob, access: EvidenceAccess) -> ScanResult:
     try:
-        data = _original(job, context)
-        return ScanResult(job.content_id, extract(data), None)
+        return ScanResult(job.content_id, extract(read_picture(job, access)), None)
     except (EvidenceReadError, PictureError) as exc:
         return ScanResult(job.content_id, None, str(exc))
     except Exception as exc:  # one picture never stops the run: OpenCV can fail on odd pixel data
         return ScanResult(job.content_id, None, f"feature extraction failed: {type(exc).__name__}: {exc}")
-
-
-def _original(job: SceneJob, context: SceneRunContext) -> bytes:
-    """From a top-level file when there is one, else (or when none still holds these bytes) from an archive."""
-    in_archives = any(place.fs_path is None for place in job.places)
-    if any(place.fs_path for place in job.places) or not in_archives:
-        try:
-            return read_original(job.places, job.sha256)
-        except EvidenceReadError:
-            if not in_archives:
-                raise
-    return read_from_archive(context.database_url, context.case_id, job.sha256, context.analysis)

@@ -44,7 +44,8 @@ def scene_index(session: Session, index_dir: Path | None) -> BowIndex | None:
     index = _load(index_dir)
     changed = False
     if index is not None:
-        present = np.isin(index.keys, ids)
+        # A key counts only with the same case: SQLite may reuse the ids of deleted rows.
+        present = np.array([case_of.get(int(k)) == int(g) for k, g in zip(index.keys, index.groups, strict=True)], bool)
         if not present.all():
             index.keep(present)
             changed = True

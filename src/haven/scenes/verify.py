@@ -30,12 +30,12 @@ def tentative_matches(query: np.ndarray, candidate: np.ndarray) -> tuple[np.ndar
     """
     if len(query) < 2 or len(candidate) < 2:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    squared = np.maximum(2.0 - 2.0 * (query @ candidate.T), 0.0)
-    two = np.argpartition(squared, 1, axis=1)[:, :2]
-    pair = np.take_along_axis(squared, two, axis=1)
-    swap = pair[:, 1] < pair[:, 0]
-    nearest = np.where(swap, two[:, 1], two[:, 0])
-    best, second = np.minimum(pair[:, 0], pair[:, 1]), np.maximum(pair[:, 0], pair[:, 1])
+    similarity = query @ candidate.T
+    rows = np.arange(len(query))
+    nearest = similarity.argmax(axis=1)
+    best = np.maximum(2.0 - 2.0 * similarity[rows, nearest], 0.0)
+    similarity[rows, nearest] = -np.inf
+    second = np.maximum(2.0 - 2.0 * similarity.max(axis=1), 0.0)
     passing = np.flatnonzero(best < (RATIO * RATIO) * second)
     # Several query keypoints on one candidate keypoint: keep the closest (repeated texture otherwise votes twice).
     order = passing[np.argsort(best[passing], kind="stable")]

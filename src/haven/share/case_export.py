@@ -12,7 +12,6 @@ the fact that matters to the receiver, whoever else has not heard of it yet.
 
 from __future__ import annotations
 
-import hashlib
 from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,12 +23,11 @@ from sqlalchemy.orm import Session
 from haven import __version__, audit
 from haven.cases import case_chain, get_case
 from haven.errors import HavenError
-from haven.exports import ExportResult
+from haven.exports import ExportResult, categorized_contents, file_sha256
 from haven.matching.exact import EXACT_METHODS
 from haven.share.signing import load_signing_key
 from haven.share.writer import write_package
 from haven.store import Store
-from haven.store.current_category import is_categorized
 from haven.store.models import Content, HashEntry, HashSet, Match, Occurrence
 
 BATCH = 5_000
@@ -55,7 +53,7 @@ def export_case_package(
             creator={"user": user, "software": f"haven {__version__}"},
             includes_paths=include_paths,
         )
-        result = ExportResult(out, "haven", written.entries, 0, _sha256(out))
+        result = ExportResult(out, "haven", written.entries, 0, file_sha256(out))
         audit.record(
             session,
             chain=case_chain(reference),
@@ -82,7 +80,8 @@ def _case_entries(session: Session, case_id: int, *, include_paths: bool) -> Ite
     query per batch for what matched entries say and, when asked, one for paths: never one per content."""
     last = 0
     while True:
-        rows = session.execute(_categorized(case_id).where(Content.id > last).order_by(Content.id).limit(BATCH)).all()
+        page = categorized_contents(case_id).where(Content.id > last).order_by(Content.id).limit(BATCH)
+        rows = session.execute(page).all()
         if not rows:
             return
         ids = [row.id for row in rows]
@@ -105,19 +104,6 @@ def _case_entries(session: Session, case_id: int, *, include_paths: bool) -> Ite
         if len(rows) < BATCH:
             return
         last = ids[-1]
-
-
-def _categorized(case_id: int) -> Any:
-    return select(
-        Content.id,
-        Content.md5,
-        Content.sha1,
-        Content.sha256,
-        Content.pdq,
-        Content.size,
-        Content.current_category.label("category"),
-        Content.category_source.label("source"),
-    ).where(Content.case_id == case_id, is_categorized())
 
 
 def _known_facts(session: Session, content_ids: list[int]) -> dict[int, dict[str, Any]]:
@@ -147,11 +133,3 @@ def _paths(session: Session, content_ids: list[int]) -> dict[int, list[str]]:
         if content_id is not None:  # always, given the filter; the column itself is nullable
             found[content_id].append(path)
     return found
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
