@@ -286,8 +286,9 @@ async def run_measure(
 ) -> Measure:
     """Every analyst loops on ``request`` until the time (or the request budget) is spent.
 
-    ``think_ms`` > 0 pauses each analyst a random 0..2x that long between requests (a person looking at
-    the screen); 0 is a closed loop, the worst case: the next request leaves as soon as one returns.
+    ``think_ms`` > 0 pauses each analyst a random 0..2x that long before the first request and between
+    requests (a person looking at the screen); 0 is a closed loop, the worst case: all start at once and
+    the next request leaves as soon as one returns.
     """
     measure = Measure(name)
     pause = random.Random(7)
@@ -295,6 +296,8 @@ async def run_measure(
     deadline = time.perf_counter() + duration
 
     async def loop(analyst: Analyst) -> None:
+        if think_ms > 0:  # analysts do not start in lockstep: without this the first 20 requests land at once
+            await asyncio.sleep(pause.uniform(0, 2 * think_ms) / 1000)
         while time.perf_counter() < deadline:
             n = next(counter)
             if requests is not None and n >= requests:
