@@ -8,7 +8,6 @@ Every PostgreSQL test gets a fresh database of its own, so tests are isolated an
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,7 @@ import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
+from backends import BACKENDS, fresh_pg_database
 from haven.store import Store, open_store
 
 # Rich wraps CLI output at 80 columns when there is no terminal; pytest's (and xdist's) long tmp paths
@@ -49,17 +49,11 @@ def pg_url() -> str:
 @pytest.fixture
 def pg_database_url(pg_url: str) -> Iterator[str]:
     """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
-    name = f"haven_t_{uuid.uuid4().hex[:16]}"
-    with psycopg.connect(_libpq_url(pg_url), autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield make_url(pg_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(_libpq_url(pg_url), autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with fresh_pg_database(pg_url) as url:
+        yield url
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+@pytest.fixture(params=BACKENDS)
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A database URL, once per backend: tests using it run as test_x[sqlite] and test_x[postgresql]."""
     if request.param == "sqlite":

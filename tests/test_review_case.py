@@ -17,6 +17,7 @@ import pytest
 from PIL import Image
 from sqlalchemy import select
 
+from backends import BACKENDS, backend_store
 from evidence_builders import sevenzip_bytes, text_bytes, zip_bytes
 from haven.analyze import analyze_bytes
 from haven.cases import create_case
@@ -25,11 +26,10 @@ from haven.hashsets import import_hashset
 from haven.matching.run import match_case
 from haven.pipeline import ingest
 from haven.settings import AnalysisSettings
-from haven.store import Store, open_store
+from haven.store import Store
 from haven.store.current_category import refresh_case_categories
 from haven.store.models import Case, Content
 from media_builders import ExifFacts, jpeg_bytes, synthetic_image, truncated, video_bytes
-from web_fixtures import fresh_pg_database
 
 CASE = "REV-1"
 OTHER = "REV-2"
@@ -139,7 +139,6 @@ def build_review_case(store: Store, root: Path) -> ReviewCase:
     return built
 
 
-BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
 
 def shared_review_case(
@@ -148,19 +147,8 @@ def shared_review_case(
     """One ingested case per backend for a whole module (for tests that only read): a module's fixture
     with ``params=BACKENDS`` yields from this."""
     root = tmp_path_factory.mktemp("review-case")
-    if request.param == "sqlite":
-        store = open_store(f"sqlite:///{root}/haven.db")
-        try:
-            yield build_review_case(store, root / "case")
-        finally:
-            store.dispose()
-        return
-    with fresh_pg_database(request.getfixturevalue("pg_url")) as url:
-        store = open_store(url)
-        try:
-            yield build_review_case(store, root / "case")
-        finally:
-            store.dispose()
+    with backend_store(request, root) as store:
+        yield build_review_case(store, root / "case")
 
 
 @pytest.fixture(scope="module", params=BACKENDS)

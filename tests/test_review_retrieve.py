@@ -12,13 +12,14 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from backends import BACKENDS
 from evidence_builders import assert_unchanged, snapshot_tree
 from haven.review.rendition import image_rendition
 from haven.review.retrieve import RevealError, check_sha256, open_media, read_range
 from haven.settings import AnalysisSettings
 from haven.store import Store
 from media_builders import jpeg_bytes, png_declaring
-from test_review_case import BACKENDS, ReviewCase, build_review_case, review_files, shared_review_case
+from test_review_case import ReviewCase, build_review_case, review_files, shared_review_case
 
 
 @pytest.fixture(scope="module", params=BACKENDS)

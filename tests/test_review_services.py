@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from backends import BACKENDS
 from haven.audit import verify_chain
 from haven.cases import case_chain
 from haven.errors import HavenError
@@ -21,7 +22,7 @@ from haven.review.item import ItemNotFoundError, item_view
 from haven.store import Store
 from haven.store.current_category import refresh_case_categories
 from haven.store.models import AuditEvent, Case, Content, Decision, Source
-from test_review_case import BACKENDS, CASE, ReviewCase, build_review_case, shared_review_case
+from test_review_case import CASE, ReviewCase, build_review_case, shared_review_case
 
 
 @pytest.fixture(scope="module", params=BACKENDS)

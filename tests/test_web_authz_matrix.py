@@ -16,8 +16,8 @@ from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 from fastapi.testclient import TestClient
 from starlette.routing import Mount
 
+from backends import BACKENDS, backend_store
 from haven.accounts import role_rank
-from haven.store import open_store
 from haven.web.deps import current_user
 from haven.web.security import enforce_csrf
 from web_fixtures import (
@@ -25,7 +25,6 @@ from web_fixtures import (
     WebCase,
     build_web_case,
     example_url,
-    fresh_pg_database,
     login_csrf,
     reset_password,
 )
@@ -93,22 +92,11 @@ def dependency_calls(route: RouteContext) -> list[object]:
 # ---------------------------------------------------------------- the world, once per module and backend
 
 
-@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+@pytest.fixture(scope="module", params=BACKENDS)
 def web(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebCase]:
     home = tmp_path_factory.mktemp("web-matrix")
-    if request.param == "sqlite":
-        store = open_store(f"sqlite:///{home}/haven.db")
-        try:
-            yield build_web_case(store, home / "home", images=3)
-        finally:
-            store.dispose()
-        return
-    with fresh_pg_database(request.getfixturevalue("pg_url")) as url:
-        store = open_store(url)
-        try:
-            yield build_web_case(store, home / "home", images=3)
-        finally:
-            store.dispose()
+    with backend_store(request, home) as store:
+        yield build_web_case(store, home / "home", images=3)
 
 
 # ---------------------------------------------------------------- the table is complete and true

@@ -17,14 +17,15 @@ from fastapi.testclient import TestClient
 from PIL import Image
 from sqlalchemy import select
 
+from backends import BACKENDS, backend_store
 from haven import accounts
 from haven.accounts import UserPrefs
 from haven.cases import case_chain
-from haven.store import Store, open_store
+from haven.store import Store
 from haven.store.models import AuditEvent, Content, Decision
 from haven.web.app import create_app
 from test_review_case import CASE, OTHER, ReviewCase, build_review_case
-from web_fixtures import BASE_URL, PASSWORD, MutableClock, fresh_pg_database, login, session_csrf
+from web_fixtures import BASE_URL, PASSWORD, MutableClock, login, session_csrf
 
 USERS = {"rita": "reviewer", "ines": "investigator", "ada": "admin"}
 OUTSIDER = "olga"
@@ -68,23 +69,12 @@ def build_review_web(store: Store, root: Path) -> ReviewWeb:
     return ReviewWeb(case, create_app(case.config, store, clock=MutableClock()))
 
 
-@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+@pytest.fixture(scope="module", params=BACKENDS)
 def site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReviewWeb]:
     """One world per backend for the tests that only read (and reveal: that only adds audit records)."""
     root = tmp_path_factory.mktemp("review-web")
-    if request.param == "sqlite":
-        store = open_store(f"sqlite:///{root}/haven.db")
-        try:
-            yield build_review_web(store, root / "case")
-        finally:
-            store.dispose()
-        return
-    with fresh_pg_database(request.getfixturevalue("pg_url")) as url:
-        store = open_store(url)
-        try:
-            yield build_review_web(store, root / "case")
-        finally:
-            store.dispose()
+    with backend_store(request, root) as store:
+        yield build_review_web(store, root / "case")
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import select
 
+from backends import BACKENDS, backend_store
 from haven import accounts
-from haven.store import open_store
 from haven.store.models import LoginSession
 from test_web_authz_matrix import route_table
 from web_fixtures import (
@@ -17,7 +17,6 @@ from web_fixtures import (
     WebCase,
     build_web_case,
     example_url,
-    fresh_pg_database,
     login,
     login_csrf,
     reset_password,
@@ -27,22 +26,11 @@ HTML = {"accept": "text/html"}
 SECRET_FILE_MARKERS = ("root:", "[boot loader]", "BEGIN ", "SQLite format")
 
 
-@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+@pytest.fixture(scope="module", params=BACKENDS)
 def web(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebCase]:
     home = tmp_path_factory.mktemp("web-security")
-    if request.param == "sqlite":
-        store = open_store(f"sqlite:///{home}/haven.db")
-        try:
-            yield build_web_case(store, home / "home", images=2)
-        finally:
-            store.dispose()
-        return
-    with fresh_pg_database(request.getfixturevalue("pg_url")) as url:
-        store = open_store(url)
-        try:
-            yield build_web_case(store, home / "home", images=2)
-        finally:
-            store.dispose()
+    with backend_store(request, home) as store:
+        yield build_web_case(store, home / "home", images=2)
 
 
 def post_routes(web: WebCase) -> list[str]:

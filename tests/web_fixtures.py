@@ -21,19 +21,15 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import psycopg
 from argon2 import PasswordHasher
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
-from sqlalchemy.engine import make_url
 
 from haven import accounts
 from haven.cases import create_case
@@ -172,20 +168,6 @@ def build_web_case(store: Store, home: Path, *, images: int = 6) -> WebCase:
         known_sha256=hashlib.sha256(first_picture).hexdigest(),
         users=users,
     )
-
-
-@contextmanager
-def fresh_pg_database(pg_url: str) -> Iterator[str]:
-    """A new PostgreSQL database for a module-scoped fixture (conftest's is per test)."""
-    admin_url = make_url(pg_url).set(drivername="postgresql").render_as_string(hide_password=False)
-    name = f"haven_w_{uuid.uuid4().hex[:16]}"
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield make_url(pg_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(admin_url, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 # ---------------------------------------------------------------- route examples (matrix and CSRF tests)

@@ -116,19 +116,24 @@ def _detail(result: ExportResult) -> dict[str, Any]:
 # ---------------------------------------------------------------- reading in batches
 
 
-def _batches(session: Session, query: Select[Any, *tuple[Any, ...]], key: Any) -> Iterator[Any]:
-    """Rows of ``query`` ordered by the unique ``key`` (its first column), BATCH at a time after the last key seen.
-
-    Keyset paging rather than OFFSET: each page is an index range scan, however deep into the table.
+def keyset_pages(session: Session, query: Select[Any, *tuple[Any, ...]], key: Any) -> Iterator[list[Any]]:
+    """Pages of BATCH rows of ``query`` ordered by the unique ``key`` (its first column), each after the last
+    key seen. Keyset paging rather than OFFSET: each page is an index range scan, however deep into the table.
     """
     last: int | None = None
     while True:
         page = query if last is None else query.where(key > last)
-        rows = session.execute(page.order_by(key).limit(BATCH)).all()
-        yield from rows
+        rows = list(session.execute(page.order_by(key).limit(BATCH)).all())
+        if rows:
+            yield rows
         if len(rows) < BATCH:
             return
         last = rows[-1][0]
+
+
+def _batches(session: Session, query: Select[Any, *tuple[Any, ...]], key: Any) -> Iterator[Any]:
+    for rows in keyset_pages(session, query, key):
+        yield from rows
 
 
 def _set_entries(session: Session, set_id: int) -> Iterator[MediaRecord]:
@@ -166,18 +171,21 @@ def categorized_contents(case_id: int) -> Select[Any]:
     ).where(Content.case_id == case_id, is_categorized())
 
 
+def media_record(row: Any) -> MediaRecord:
+    """A row of ``categorized_contents`` as what a case export writes of it."""
+    return {
+        "md5": row.md5,
+        "sha1": row.sha1,
+        "sha256": row.sha256,
+        "pdq": row.pdq,
+        "size": row.size,
+        "category": row.category,
+        "precategorized": row.source == "hashset",
+    }
+
+
 def _case_media(session: Session, case_id: int) -> Iterator[MediaRecord]:
-    query = categorized_contents(case_id)
-    for row in _batches(session, query, Content.id):
-        yield {
-            "md5": row.md5,
-            "sha1": row.sha1,
-            "sha256": row.sha256,
-            "pdq": row.pdq,
-            "size": row.size,
-            "category": row.category,
-            "precategorized": row.source == "hashset",
-        }
+    return map(media_record, _batches(session, categorized_contents(case_id), Content.id))
 
 
 # ---------------------------------------------------------------- text lists
@@ -211,8 +219,5 @@ def _write_lines(out: Path, lines: Iterator[str], *, header: str | None) -> int:
 
 
 def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
     with path.open("rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(stream, "sha256").hexdigest()

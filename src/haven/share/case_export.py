@@ -23,14 +23,13 @@ from sqlalchemy.orm import Session
 from haven import __version__, audit
 from haven.cases import case_chain, get_case
 from haven.errors import HavenError
-from haven.exports import ExportResult, categorized_contents, file_sha256
+from haven.exports import ExportResult, categorized_contents, file_sha256, keyset_pages, media_record
 from haven.matching.exact import EXACT_METHODS
 from haven.share.signing import load_signing_key
 from haven.share.writer import write_package
 from haven.store import Store
 from haven.store.models import Content, HashEntry, HashSet, Match, Occurrence
 
-BATCH = 5_000
 FLAGS = ("victim_identified", "offender_identified")
 
 
@@ -76,34 +75,17 @@ def export_case_package(
 
 
 def _case_entries(session: Session, case_id: int, *, include_paths: bool) -> Iterator[dict[str, Any]]:
-    """One payload entry per categorized content, read BATCH contents at a time (keyset paging), with one
+    """One payload entry per categorized content, a keyset page of contents at a time, with one
     query per batch for what matched entries say and, when asked, one for paths: never one per content."""
-    last = 0
-    while True:
-        page = categorized_contents(case_id).where(Content.id > last).order_by(Content.id).limit(BATCH)
-        rows = session.execute(page).all()
-        if not rows:
-            return
+    for rows in keyset_pages(session, categorized_contents(case_id), Content.id):
         ids = [row.id for row in rows]
         known = _known_facts(session, ids)
         paths = _paths(session, ids) if include_paths else {}
         for row in rows:
-            entry: dict[str, Any] = {
-                "md5": row.md5,
-                "sha1": row.sha1,
-                "sha256": row.sha256,
-                "pdq": row.pdq,
-                "size": row.size,
-                "category": row.category,
-                "precategorized": row.source == "hashset",
-                **known.get(row.id, {}),
-            }
+            entry: dict[str, Any] = {**media_record(row), **known.get(row.id, {})}
             if include_paths:
                 entry["paths"] = paths.get(row.id, [])
             yield entry
-        if len(rows) < BATCH:
-            return
-        last = ids[-1]
 
 
 def _known_facts(session: Session, content_ids: list[int]) -> dict[int, dict[str, Any]]:
