@@ -19,6 +19,7 @@ from rich.table import Table
 from haven import __version__
 from haven.cli_analyze import add_analysis_commands
 from haven.cli_clues import add_clues_commands
+from haven.cli_intel import register as register_intel_commands
 from haven.cli_keys import keys_app
 from haven.cli_schemes import scheme_app
 from haven.cli_web import register as register_web_commands
@@ -538,6 +539,7 @@ def _print_summary(summary: dict[str, Any], html_path: Path) -> None:
 register_web_commands(app, case_app)  # haven serve, haven user ..., haven case add-member/members
 add_analysis_commands(app)  # haven analyze, haven faces ..., haven search-face
 add_clues_commands(app)  # haven clues
+register_intel_commands(app)  # haven intel ...
 
 
 def main() -> None:

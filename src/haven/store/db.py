@@ -12,7 +12,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-SCHEMA_REVISION = "0010"
+SCHEMA_REVISION = "0015"
 """The newest Alembic revision; a test keeps it equal to the migrations' head."""
 
 

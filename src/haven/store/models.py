@@ -594,3 +594,127 @@ class SceneFeatures(Base):
     descriptors: Mapped[bytes] = mapped_column(LargeBinary, default=b"")  # uint8 SIFT, 128 per keypoint
     error: Mapped[str | None] = mapped_column(Text)
     scanned_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+# --- intel (issue 7): identifiers -------------------------------------------------------------
+
+
+class Identifier(Base):
+    """One identifier in the whole store: (type, normalized) is unique, so cases holding it meet here.
+
+    ``type`` is one of ``haven.intel.types.IDENTIFIER_TYPES``; ``normalized`` is the comparison and
+    deconfliction key (see ``haven.intel.types``); ``value`` the first form seen; ``detail`` canonical
+    JSON of what the detector knew (platform of a handle, routable flag of an IP, chain of a wallet).
+    """
+
+    __tablename__ = "identifier"
+    __table_args__ = (UniqueConstraint("type", "normalized", name="uq_identifier"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    type: Mapped[str] = mapped_column(String(20))
+    normalized: Mapped[str] = mapped_column(String(512))
+    value: Mapped[str] = mapped_column(Text)
+    country: Mapped[str | None] = mapped_column(String(2))  # ISO 3166-1 alpha-2 of the value itself
+    detail: Mapped[str] = mapped_column(Text, default="{}")
+    first_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class IdentifierOccurrence(Base):
+    """Where a case's evidence holds an identifier: every lead points back to evidence through this."""
+
+    __tablename__ = "identifier_occurrence"
+    __table_args__ = (
+        UniqueConstraint("content_id", "identifier_id", "line", "char_offset", name="uq_identifier_occurrence"),
+        Index("ix_identifier_occurrence_case", "case_id", "identifier_id"),
+        Index("ix_identifier_occurrence_identifier", "identifier_id", "case_id"),
+        Index("ix_identifier_occurrence_record", "content_id", "record"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id", ondelete="CASCADE"))
+    identifier_id: Mapped[int] = mapped_column(ForeignKey("identifier.id", ondelete="CASCADE"))
+    content_id: Mapped[int] = mapped_column(ForeignKey("content.id", ondelete="CASCADE"))
+    path: Mapped[str] = mapped_column(Text)  # occurrence path of the content, e.g. EX1:/mail/a.mbox
+    line: Mapped[int] = mapped_column(Integer, default=0)  # 1-based; 0 where lines mean nothing
+    char_offset: Mapped[int] = mapped_column(BigInteger, default=0)  # in the line (or the record)
+    field: Mapped[str | None] = mapped_column(String(200))  # e.g. "From", "column:email", "users.email"
+    record: Mapped[str | None] = mapped_column(String(200))  # co-occurrence unit in the content, e.g. "row:17"
+    observed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # UTC time beside it
+    context: Mapped[str | None] = mapped_column(Text)  # a short excerpt around it
+
+
+class IntelRecord(Base):
+    """The fields of a structured record identifiers came from (customer row, JSON object, database row,
+    e-mail headers), as canonical JSON ``{column: value}``: the material of fuzzy record linkage."""
+
+    __tablename__ = "intel_record"
+    __table_args__ = (
+        UniqueConstraint("content_id", "record", name="uq_intel_record"),
+        Index("ix_intel_record_case", "case_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id", ondelete="CASCADE"))
+    content_id: Mapped[int] = mapped_column(ForeignKey("content.id", ondelete="CASCADE"))
+    record: Mapped[str] = mapped_column(String(200))  # same key as IdentifierOccurrence.record
+    fields: Mapped[str] = mapped_column(Text)
+
+
+class Target(Base):
+    """Identifiers believed to belong to one person or account cluster in a case. Locked: an analyst
+    named, merged, split or annotated it, so re-running the linking keeps it as it is."""
+
+    __tablename__ = "target"
+    __table_args__ = (Index("ix_target_case", "case_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id", ondelete="CASCADE"))
+    name: Mapped[str | None] = mapped_column(Text)
+    notes: Mapped[str | None] = mapped_column(Text)
+    locked: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class TargetMember(Base):
+    """An identifier of a target; at most one target per identifier within a case."""
+
+    __tablename__ = "target_member"
+    __table_args__ = (
+        UniqueConstraint("case_id", "identifier_id", name="uq_target_member"),
+        Index("ix_target_member_target", "target_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id", ondelete="CASCADE"))
+    target_id: Mapped[int] = mapped_column(ForeignKey("target.id", ondelete="CASCADE"))
+    identifier_id: Mapped[int] = mapped_column(ForeignKey("identifier.id", ondelete="CASCADE"))
+    reason: Mapped[str] = mapped_column(String(40))  # co-occurrence | fuzzy | analyst
+
+
+class IntelScan(Base):
+    """A content read for identifiers by one extractor version: the resume marker and the per-item error."""
+
+    __tablename__ = "intel_scan"
+    __table_args__ = (UniqueConstraint("content_id", "version", name="uq_intel_scan"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    content_id: Mapped[int] = mapped_column(ForeignKey("content.id", ondelete="CASCADE"))
+    version: Mapped[str] = mapped_column(String(40))
+    reader: Mapped[str | None] = mapped_column(String(40))  # which reader understood it: email, csv, text ...
+    identifiers: Mapped[int] = mapped_column(Integer, default=0)
+    bytes_read: Mapped[int] = mapped_column(BigInteger, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    scanned_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+# --- intel (issue 7): sightings — models of migration 0012 below this line ----------------------
+
+
+# --- intel (issue 7): targets — models of migration 0013 below this line ------------------------
+
+
+# --- intel (issue 7): registers — models of migration 0014 below this line ----------------------
+
+
+# --- intel (issue 7): routing and referrals — models of migration 0015 below this line ----------
