@@ -83,9 +83,7 @@ def test_statuses_thresholds_and_decisions(store) -> None:
     with store.session() as session:
         status = {name: session.get_one(Content, cid).status for name, cid in ids.items()}
         pdq_rows = session.execute(select(Match.content_id, Match.distance).where(Match.method == "pdq")).all()
-        decisions = {
-            d.content_id: (d.category, d.source, d.source_detail) for d in session.scalars(select(Decision))
-        }
+        decisions = {d.content_id: (d.category, d.source, d.source_detail) for d in session.scalars(select(Decision))}
     assert status["exact"] == "known"
     assert status["at31"] == "near-known"  # the threshold is inclusive
     assert status["at32"] == "unknown"

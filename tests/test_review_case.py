@@ -139,8 +139,6 @@ def build_review_case(store: Store, root: Path) -> ReviewCase:
     return built
 
 
-
-
 def shared_review_case(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ReviewCase]:

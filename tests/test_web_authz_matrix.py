@@ -56,6 +56,20 @@ MIN_ROLE: dict[tuple[str, str], str] = {
     ("POST", "/cases/{ref}/decisions"): "reviewer",
     ("POST", "/cases/{ref}/decisions/undo"): "reviewer",
     ("GET", "/cases/{ref}/audit"): "investigator",
+    # VICTIM IDENTIFICATION (src/haven/web/routes/victimid.py)
+    ("GET", "/cases/{ref}/identities"): "reviewer",
+    ("GET", "/cases/{ref}/identities/one"): "reviewer",
+    ("POST", "/cases/{ref}/identities/name"): "reviewer",
+    ("POST", "/cases/{ref}/identities/merge"): "reviewer",
+    ("POST", "/cases/{ref}/identities/split"): "reviewer",
+    ("GET", "/cases/{ref}/cameras"): "reviewer",
+    ("GET", "/cases/{ref}/places"): "reviewer",
+    ("GET", "/cases/{ref}/items/{sha256}/same-scene"): "reviewer",
+    # INTEL (src/haven/web/routes/intel.py): members only, whatever their role
+    ("GET", "/cases/{ref}/intel/identifiers"): "reviewer",
+    ("GET", "/cases/{ref}/intel/targets"): "reviewer",
+    ("GET", "/cases/{ref}/intel/targets/graph.svg"): "reviewer",
+    ("GET", "/cases/{ref}/intel/deconfliction"): "reviewer",
 }
 """(method, route path) -> PUBLIC, USER, or the minimum role IN THE CASE (reviewer < investigator < admin)."""
 STATIC_MOUNT = "/static"

@@ -41,6 +41,7 @@ from haven.store import Store
 from haven.store.models import Case, Content
 from haven.web.app import create_app
 from media_builders import ExifFacts, jpeg_bytes, png_bytes
+from victimid_fixtures import merge_example, name_example, split_example
 
 # Cheap argon2id parameters for tests: the format is the same, only the cost differs (the production
 # parameters are asserted in test_web_auth). Half a second per hash on a loaded machine adds up.
@@ -184,6 +185,9 @@ POST_EXAMPLES: dict[str, Callable[[WebCase], ExampleBody]] = {
     "/account/preferences": lambda web: ("form", {"blur": "1", "greyscale": "1", "break_minutes": "50"}),
     "/cases/{ref}/decisions": lambda web: ("form", {"category": "5", "sha256": [unknown_sha256(web)]}),
     "/cases/{ref}/decisions/undo": lambda web: ("form", {}),
+    "/cases/{ref}/identities/name": name_example,
+    "/cases/{ref}/identities/merge": merge_example,
+    "/cases/{ref}/identities/split": split_example,
 }
 """For every POST route: a body with which a user allowed on the route gets a 2xx/3xx. A POST route
 without an entry fails the authorization-matrix and CSRF tests: add one with the route."""

@@ -80,7 +80,5 @@ def verify_chain(session: Session, chain: str) -> tuple[int, ChainProblem | None
 
 
 def chains(session: Session) -> list[str]:
-    found = set(session.scalars(select(AuditHead.chain))) | set(
-        session.scalars(select(AuditEvent.chain).distinct())
-    )
+    found = set(session.scalars(select(AuditHead.chain))) | set(session.scalars(select(AuditEvent.chain).distinct()))
     return sorted(found)

@@ -1,7 +1,11 @@
 """Builds a benign sample evidence set for `make demo`: public photos, edits, archives, bad files.
 
 Everything comes from the benign corpora in ../shared/data (ImageNet sample photos) or is generated.
-Usage: python -m haven.demo EVIDENCE_DIR HASHSET_DIR [--photos DIR]
+Usage: python -m haven.demo EVIDENCE_DIR HASHSET_DIR [--photos DIR] [--partner-evidence DIR]
+
+Intelligence material (a customer list, a chat log, an e-mail and a newsgroup article) is synthetic:
+made-up people whose identifiers point to several countries. ``--partner-evidence`` writes what a
+partner agency seized in its own case: the same customer list, so deconfliction has an overlap to show.
 """
 
 from __future__ import annotations
@@ -110,6 +114,7 @@ def build(
 
     _write_lists(hashsets, known_exact, [p.read_bytes() for p in near_sources], system_files, settings)
     _add_people_and_text(evidence, faces, text)
+    _add_intel_material(evidence)
     return {"photos": len(chosen), "files": sum(len(f) for _, _, f in os.walk(evidence))}
 
 
@@ -135,6 +140,24 @@ def _add_people_and_text(evidence: Path, faces: Path | None, text: Path | None) 
             (folder / Path(relative).name).write_bytes((text / relative).read_bytes())
 
 
+def _add_intel_material(evidence: Path) -> None:
+    """Synthetic identifiers for ``haven intel``: a customer list, a chat log, an e-mail, a news article."""
+    from haven.intel.synthetic import demo_files
+
+    for name, data in demo_files().items():
+        target = evidence / "Documents" / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+
+
+def build_partner_evidence(folder: Path) -> None:
+    """A partner agency's seizure: the same customer list (a distributor's list reaches many units)."""
+    from haven.intel.synthetic import demo_files
+
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "customers.csv").write_bytes(demo_files()["intel/customers.csv"])
+
+
 def _write_lists(
     hashsets: Path, exact: list[bytes], near: list[bytes], system: list[bytes], settings: AnalysisSettings
 ) -> None:
@@ -157,9 +180,12 @@ def main() -> None:
     parser.add_argument("--photos", type=Path, default=DEFAULT_PHOTOS)
     parser.add_argument("--faces", type=Path, default=DEFAULT_FACES, help="LFW corpus (portraits of adults)")
     parser.add_argument("--text", type=Path, default=DEFAULT_TEXT, help="pictures with text, for OCR")
+    parser.add_argument("--partner-evidence", type=Path, help="also write a partner agency's seizure here")
     args = parser.parse_args()
     counts = build(args.evidence, args.hashsets, args.photos.resolve(), args.faces.resolve(), args.text.resolve())
     print(f"Sample evidence: {args.evidence} ({counts['files']} files); hash sets: {args.hashsets}")
+    if args.partner_evidence:
+        build_partner_evidence(args.partner_evidence)
 
 
 if __name__ == "__main__":

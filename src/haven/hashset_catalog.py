@@ -43,9 +43,7 @@ def describe_sets(session: Session) -> list[dict[str, Any]]:
         ).all()
     )
     matched = dict(
-        session.execute(
-            select(Match.set_id, func.count(func.distinct(Match.content_id))).group_by(Match.set_id)
-        ).all()
+        session.execute(select(Match.set_id, func.count(func.distinct(Match.content_id))).group_by(Match.set_id)).all()
     )
     described = []
     for hash_set in session.scalars(select(HashSet).order_by(HashSet.name)):

@@ -72,9 +72,7 @@ def decisions_from_sets(session: Session, case_id: int) -> SetDecisions:
         return SetDecisions()
     in_case = (Content.id == Decision.content_id) & (Content.case_id == case_id)
     decided_by_person = set(
-        session.scalars(
-            select(Decision.content_id).join(Content, in_case).where(Decision.source.in_(PERSON_SOURCES))
-        )
+        session.scalars(select(Decision.content_id).join(Content, in_case).where(Decision.source.in_(PERSON_SOURCES)))
     )
     existing = {
         (cid, category, detail)

@@ -45,6 +45,9 @@ def write_report(
             # One snapshot for the whole report: counts and lists agree even while an ingest is writing.
             session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
         summary = gather_summary(session, case_ref)
+        from haven.intel.targets.report_section import intel_section  # networkx: imported when reporting
+
+        intel = intel_section(session, summary.case_id)
         out.mkdir(parents=True, exist_ok=True)
         header = {
             "case": summary.case,
@@ -57,6 +60,7 @@ def write_report(
             "unknown_images": summary.unknown_images,
             "by_status": summary.by_status,
             "categories": summary.categories,
+            "intel": intel.counts,
         }
         json_sha = write_json(
             out / JSON_NAME,
@@ -76,6 +80,7 @@ def write_report(
             version=__version__,
             pdq_threshold=pdq_threshold,
             max_thumbnails=max_thumbnails,
+            intel=intel,
         )
     return ReportPaths(out / JSON_NAME, out / HTML_NAME, _summary(header, summary, json_sha, html_sha))
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 from sqlalchemy.orm import Session
 
 from haven.atomic import atomic_text
@@ -141,8 +142,12 @@ def write_html(
     version: str,
     pdq_threshold: int,
     max_thumbnails: int = MAX_THUMBNAILS,
+    intel: Any = None,
 ) -> str:
-    """Render report.html (streamed to disk) and return its SHA-256."""
+    """Render report.html (streamed to disk) and return its SHA-256.
+
+    ``intel``: the Intelligence section (``haven.intel.targets.report_section.IntelSection``); None: omitted.
+    """
     errors, error_count = _capped(iter_problems(session, summary.case_id, "errors"), MAX_TABLE_ROWS)
     encrypted, encrypted_count = _capped(iter_problems(session, summary.case_id, "encrypted"), MAX_TABLE_ROWS)
     near_known_total = summary.by_status.get("near-known", 0)
@@ -178,6 +183,9 @@ def write_html(
             iter_items(session, summary.case_id, segments=["near-known"], limit=MAX_NEAR_KNOWN, thumbnails=True)
         ),
         "max_paths": MAX_PATHS,
+        "intel": intel,
+        # The targets picture is built by haven.intel.targets.svg, which escapes every text it holds.
+        "intel_svg": Markup(intel.svg) if intel is not None and intel.svg else None,
     }
     with atomic_text(path, errors="xmlcharrefreplace") as out:
         for chunk in _env().get_template("report.html").generate(**context):

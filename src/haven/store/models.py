@@ -711,10 +711,229 @@ class IntelScan(Base):
 # --- intel (issue 7): sightings — models of migration 0012 below this line ----------------------
 
 
+class SightingImport(Base):
+    """One sightings file (CSV, JSON, STIX 2.1 bundle) imported into a case; the same file twice adds nothing."""
+
+    __tablename__ = "sighting_import"
+    __table_args__ = (UniqueConstraint("case_id", "file_sha256", name="uq_sighting_import_file"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id", ondelete="CASCADE"))
+    file_name: Mapped[str] = mapped_column(Text)
+    file_sha256: Mapped[str] = mapped_column(String(64))
+    format: Mapped[str] = mapped_column(String(10))  # csv | json (JSON Lines too) | stix
+    source: Mapped[str | None] = mapped_column(String(200))  # --source: rows that name none get it
+    imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    imported_by: Mapped[str] = mapped_column(String(200))
+    records: Mapped[int] = mapped_column(Integer, default=0)  # rows / records read, usable or not
+    sightings: Mapped[int] = mapped_column(Integer, default=0)
+    skipped: Mapped[int] = mapped_column(Integer, default=0)
+    skipped_reasons: Mapped[str] = mapped_column(Text, default="[]")  # JSON list, the first few, with place
+
+
+class Sighting(Base):
+    """An observation from a monitoring tool or a tip: an identifier and/or a file, on a network, at a UTC time.
+
+    ``identifier_normalized`` is the same key extraction gives (``haven.intel.types``), so a sighting meets the
+    case's identifiers on (type, normalized); ``identifier_id`` is the store's row when it existed at matching.
+    ``record`` points back into the imported file: ``line:17``, ``record:3``, ``sighting--…/observed-data--…``.
+    """
+
+    __tablename__ = "sighting"
+    __table_args__ = (
+        Index("ix_sighting_case", "case_id", "observed_at", "id"),
+        Index("ix_sighting_import", "import_id"),
+        Index(
+            "ix_sighting_identifier",
+            "identifier_type",
+            "identifier_normalized",
+            "case_id",
+            sqlite_where=text("identifier_normalized IS NOT NULL"),
+            postgresql_where=text("identifier_normalized IS NOT NULL"),
+        ),
+        Index(
+            "ix_sighting_identifier_id",
+            "identifier_id",
+            sqlite_where=text("identifier_id IS NOT NULL"),
+            postgresql_where=text("identifier_id IS NOT NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id", ondelete="CASCADE"))
+    import_id: Mapped[int] = mapped_column(ForeignKey("sighting_import.id", ondelete="CASCADE"))
+    record: Mapped[str] = mapped_column(String(200))
+    line: Mapped[int | None] = mapped_column(Integer)  # line in the file, where lines mean something
+    identifier_type: Mapped[str | None] = mapped_column(String(20))
+    identifier_value: Mapped[str | None] = mapped_column(Text)
+    identifier_normalized: Mapped[str | None] = mapped_column(String(512))
+    identifier_id: Mapped[int | None] = mapped_column(ForeignKey("identifier.id", ondelete="SET NULL"))
+    network: Mapped[str | None] = mapped_column(String(100))  # bittorrent, newsgroups, telegram ...
+    md5: Mapped[str | None] = mapped_column(String(32))
+    sha1: Mapped[str | None] = mapped_column(String(40))
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    pdq: Mapped[str | None] = mapped_column(String(64))
+    file_name: Mapped[str | None] = mapped_column(Text)
+    observed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # UTC
+    source: Mapped[str | None] = mapped_column(String(200))
+
+
+class SightingMatch(Base):
+    """A sighting's file matched to a case content or to a known hash-set entry (exactly one of the two:
+    the migration's check constraint ``ck_sighting_match_one_target``)."""
+
+    __tablename__ = "sighting_match"
+    __table_args__ = (
+        Index("ix_sighting_match_case", "case_id", "sighting_id"),
+        Index(
+            "uq_sighting_match_content",
+            "sighting_id",
+            "content_id",
+            "method",
+            unique=True,
+            sqlite_where=text("content_id IS NOT NULL"),
+            postgresql_where=text("content_id IS NOT NULL"),
+        ),
+        Index(
+            "uq_sighting_match_entry",
+            "sighting_id",
+            "entry_id",
+            "method",
+            unique=True,
+            sqlite_where=text("entry_id IS NOT NULL"),
+            postgresql_where=text("entry_id IS NOT NULL"),
+        ),
+        Index(
+            "ix_sighting_match_content",
+            "content_id",
+            sqlite_where=text("content_id IS NOT NULL"),
+            postgresql_where=text("content_id IS NOT NULL"),
+        ),
+        Index(
+            "ix_sighting_match_entry",
+            "entry_id",
+            sqlite_where=text("entry_id IS NOT NULL"),
+            postgresql_where=text("entry_id IS NOT NULL"),
+        ),
+        Index(
+            "ix_sighting_match_set",
+            "set_id",
+            sqlite_where=text("set_id IS NOT NULL"),
+            postgresql_where=text("set_id IS NOT NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id", ondelete="CASCADE"))
+    sighting_id: Mapped[int] = mapped_column(ForeignKey("sighting.id", ondelete="CASCADE"))
+    content_id: Mapped[int | None] = mapped_column(ForeignKey("content.id", ondelete="CASCADE"))
+    entry_id: Mapped[int | None] = mapped_column(ForeignKey("hash_entry.id", ondelete="CASCADE"))
+    set_id: Mapped[int | None] = mapped_column(ForeignKey("hash_set.id", ondelete="CASCADE"))
+    method: Mapped[str] = mapped_column(String(20))  # md5 | sha1 | sha256 | pdq
+    distance: Mapped[int] = mapped_column(Integer, default=0)
+
+
 # --- intel (issue 7): targets — models of migration 0013 below this line ------------------------
+
+
+class TargetAction(Base):
+    """An analyst's action on targets (name, note, merge, split), kept in order."""
+
+    __tablename__ = "target_action"
+    __table_args__ = (Index("ix_target_action_case", "case_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id", ondelete="CASCADE"))
+    action: Mapped[str] = mapped_column(String(20))
+    target_id: Mapped[int] = mapped_column(Integer)  # not a key: merged targets are deleted
+    detail: Mapped[str] = mapped_column(Text)  # canonical JSON
+    user: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class TargetLink(Base):
+    """Why two identifiers are linked (``co-occurrence`` in one record, ``fuzzy`` record match), with the
+    evidence as canonical JSON. ``other_case_id`` set: a lead into another case, not a link in this one."""
+
+    __tablename__ = "target_link"
+    __table_args__ = (Index("ix_target_link_case", "case_id", "identifier_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id", ondelete="CASCADE"))
+    identifier_id: Mapped[int] = mapped_column(ForeignKey("identifier.id", ondelete="CASCADE"))
+    other_identifier_id: Mapped[int | None] = mapped_column(ForeignKey("identifier.id", ondelete="CASCADE"))
+    other_case_id: Mapped[int | None] = mapped_column(ForeignKey("case.id", ondelete="CASCADE"))
+    reason: Mapped[str] = mapped_column(String(40))  # co-occurrence | fuzzy
+    score: Mapped[float] = mapped_column(Float)  # 1.0 for co-occurrence; match probability for fuzzy
+    evidence: Mapped[str] = mapped_column(Text)
+
+
+class TargetRun(Base):
+    """One linking run of a case: the fingerprint of what it read (has the case changed since?) and a summary."""
+
+    __tablename__ = "target_run"
+    __table_args__ = (Index("ix_target_run_case", "case_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id", ondelete="CASCADE"))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    summary: Mapped[str] = mapped_column(Text)  # canonical JSON
+    user: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 # --- intel (issue 7): registers — models of migration 0014 below this line ----------------------
 
 
+class PartnerRegister(Base):
+    """A deconfliction register imported from another agency: whom to call on a match, never their case."""
+
+    __tablename__ = "partner_register"
+    __table_args__ = (UniqueConstraint("file_sha256", name="uq_partner_register_file"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency: Mapped[str] = mapped_column(String(200))
+    contact: Mapped[str] = mapped_column(Text)  # what a match shows
+    key_name: Mapped[str] = mapped_column(String(64))  # the agreed key under $HAVEN_HOME/keys/intel
+    key_fingerprint: Mapped[str] = mapped_column(String(64))
+    signer_fingerprint: Mapped[str | None] = mapped_column(String(64))  # TrustedKey.fingerprint when signed
+    file_name: Mapped[str | None] = mapped_column(Text)
+    file_sha256: Mapped[str] = mapped_column(String(64))  # a second import of the same file is a no-op
+    exported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    imported_by: Mapped[str] = mapped_column(String(200))
+    entry_count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class PartnerRegisterEntry(Base):
+    """One keyed hash of a partner register: HMAC-SHA256 hex of ``kind + "\\x1f" + normalized``; no value."""
+
+    __tablename__ = "partner_register_entry"
+    __table_args__ = (Index("ix_partner_register_entry_prefix", "hash_prefix"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    register_id: Mapped[int] = mapped_column(ForeignKey("partner_register.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(20))
+    value_hash: Mapped[str] = mapped_column(String(64))
+    hash_prefix: Mapped[int] = mapped_column(BigInteger)  # first 8 bytes, signed: the (small) lookup index
+
+
 # --- intel (issue 7): routing and referrals — models of migration 0015 below this line ----------
+
+
+class Referral(Base):
+    """A referral package written for one destination country: the file's SHA-256 proves what was sent."""
+
+    __tablename__ = "referral"
+    __table_args__ = (Index("ix_referral_case", "case_id", "country"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id", ondelete="CASCADE"))
+    country: Mapped[str] = mapped_column(String(2))
+    format: Mapped[str] = mapped_column(String(10))  # stix | json | html
+    sha256: Mapped[str] = mapped_column(String(64))
+    target_count: Mapped[int] = mapped_column(Integer, default=0)
+    identifier_count: Mapped[int] = mapped_column(Integer, default=0)
+    tlp: Mapped[str] = mapped_column(String(10))  # amber | red
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(200))

@@ -2,6 +2,6 @@
 
 from fastapi import APIRouter
 
-from haven.web.routes import auth, review
+from haven.web.routes import auth, intel, review, victimid
 
-ROUTERS: list[APIRouter] = [auth.router, review.router]
+ROUTERS: list[APIRouter] = [auth.router, review.router, victimid.router, intel.router]
