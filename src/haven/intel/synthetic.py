@@ -33,6 +33,9 @@ import phonenumbers
 from Crypto.Hash import keccak
 from schwifty import IBAN
 
+from haven.intel.detect.payments import luhn_valid
+from haven.intel.detect.wallets import bech32_polymod
+
 Label = tuple[str, str]
 
 # Public addresses of large ISPs/providers, one block per line: (address, ISO country iptocc assigns).
@@ -242,17 +245,6 @@ def _b58check(payload: bytes) -> str:
     return "1" * (len(data) - len(data.lstrip(b"\0"))) + out
 
 
-def _bech32_polymod(values: list[int]) -> int:
-    generator = (0x3B6A57B2, 0x26508E6D, 0x1EA119FA, 0x3D4233DD, 0x2A1462B3)
-    check = 1
-    for value in values:
-        top = check >> 25
-        check = (check & 0x1FFFFFF) << 5 ^ value
-        for i in range(5):
-            check ^= generator[i] if (top >> i) & 1 else 0
-    return check
-
-
 def _segwit(version: int, program: bytes) -> str:
     bits, acc, data = 0, 0, [version]
     for byte in program:
@@ -265,7 +257,7 @@ def _segwit(version: int, program: bytes) -> str:
         data.append((acc << (5 - bits)) & 31)
     constant = 1 if version == 0 else 0x2BC830A3
     expanded = [ord(c) >> 5 for c in "bc"] + [0] + [ord(c) & 31 for c in "bc"]
-    polymod = _bech32_polymod([*expanded, *data, 0, 0, 0, 0, 0, 0]) ^ constant
+    polymod = bech32_polymod([*expanded, *data, 0, 0, 0, 0, 0, 0]) ^ constant
     checksum = [(polymod >> 5 * (5 - i)) & 31 for i in range(6)]
     return "bc1" + "".join(_BECH32[d] for d in data + checksum)
 
@@ -294,17 +286,7 @@ def _monero(raw: bytes) -> str:
 
 def _luhn_complete(prefix: str, length: int, rng: random.Random) -> str:
     digits = prefix + "".join(rng.choice("0123456789") for _ in range(length - len(prefix) - 1))
-    for check in "0123456789":
-        candidate = digits + check
-        total = 0
-        for position, char in enumerate(reversed(candidate)):
-            value = int(char)
-            if position % 2:
-                value = value * 2 - 9 if value > 4 else value * 2
-            total += value
-        if total % 10 == 0:
-            return candidate
-    raise AssertionError("unreachable: one check digit always completes a Luhn number")
+    return next(digits + check for check in "0123456789" if luhn_valid(digits + check))
 
 
 def _spaced(text: str) -> str:

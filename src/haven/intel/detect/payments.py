@@ -35,7 +35,7 @@ _CARD_DIGITS = re.compile(r"\d(?:[ -]?\d){12,18}$")
 _PAYPAL_VALUE = re.compile(r"[:=]\s*")
 
 
-def _luhn(digits: str) -> bool:
+def luhn_valid(digits: str) -> bool:
     total = 0
     for position, char in enumerate(reversed(digits)):
         value = int(char)
@@ -86,7 +86,7 @@ def found_card(scan: Scan, start: int, end: int) -> list[Found]:
     if number is None:
         return []
     digits = re.sub(r"[ -]", "", number.group())
-    if not 13 <= len(digits) <= 19 or not _luhn(digits) or len(set(digits)) < 2:
+    if not 13 <= len(digits) <= 19 or not luhn_valid(digits) or len(set(digits)) < 2:
         return []
     detail = {"scheme": "card", "kind": _card_kind(digits)}
     return [Found("payment", number.group(), f"card:{digits}", number.start(), end, detail)]

@@ -27,7 +27,8 @@ _BECH32_CHARSET = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
 _BECH32M_CONST = 0x2BC830A3
 
 
-def _polymod(values: list[int]) -> int:
+def bech32_polymod(values: list[int]) -> int:
+    """BIP-173 checksum state over 5-bit values (also used by the synthetic corpus to write addresses)."""
     generator = (0x3B6A57B2, 0x26508E6D, 0x1EA119FA, 0x3D4233DD, 0x2A1462B3)
     check = 1
     for value in values:
@@ -47,7 +48,7 @@ def _bech32_kind(address: str) -> str | None:
     if -1 in values:
         return None
     expanded = [ord(c) >> 5 for c in hrp] + [0] + [ord(c) & 31 for c in hrp]
-    constant = _polymod(expanded + values)
+    constant = bech32_polymod(expanded + values)
     version = values[0]
     if version == 0 and constant == 1:
         return "bech32" if len(address) in (42, 62) else None
