@@ -87,3 +87,6 @@ echo "  start it:  make serve    (or: HAVEN_HOME=$HAVEN_HOME .venv/bin/haven ser
 echo "  open:      http://127.0.0.1:8750/login"
 echo "  log in:    admin / ${admin_password:-<users existed already: use your own account>}"
 echo "  This one-time password is shown only now; the first login asks for a new one."
+echo
+echo "Intelligence is shown only to members of a case (admin is DEMO-001's member now), on the CLI too:"
+echo "  HAVEN_HOME=$HAVEN_HOME HAVEN_USER=admin .venv/bin/haven intel identifiers DEMO-001"

@@ -91,6 +91,14 @@ def test_ipv6_forms() -> None:
     assert found["::ffff:5102:458e"]["routable"] is True
 
 
+def test_ipv4_mapped_ipv6_is_also_its_ipv4() -> None:
+    """A dual-stack server logs an IPv4 client as ``::ffff:a.b.c.d``: the IPv4 links it with other logs."""
+    text = "sshd: Accepted password from ::ffff:81.2.69.160 port 51234; later ::ffff:5102:45a1 again"
+    assert {("ipv6", "::ffff:5102:45a0"), ("ipv4", "81.2.69.160"), ("ipv6", "::ffff:5102:45a1")} <= pairs(text)
+    assert ("ipv4", "81.2.69.161") in pairs(text)
+    assert ("ipv4", "81.2.69.160") not in pairs("2a00:23c4::5102:45a0")
+
+
 @pytest.mark.parametrize("text", ["at 12:30:45 today", "mac 00:1a:2b:3c:4d:5e", "std::vector", "ratio 3:4"])
 def test_ipv6_lookalikes(text: str) -> None:
     assert only(text, "ipv6") == []

@@ -140,6 +140,7 @@ def _ip(address: str, detail: dict[str, Any] | None) -> Located:
         parsed = ipaddress.ip_address(address)
     except ValueError:
         return Located(None, "ip", "not an IP address")
+    parsed = getattr(parsed, "ipv4_mapped", None) or parsed  # ::ffff:a.b.c.d is assigned as a.b.c.d
     if not parsed.is_global:
         return Located(None, "ip", "not routable (private or reserved range)")
     found = country_code(parsed.compressed)

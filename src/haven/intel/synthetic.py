@@ -6,7 +6,11 @@ domains, wallets and IBANs generated with valid checksums from seeded random byt
 has real countries to find; private and documentation addresses appear too, labelled as identifiers
 (not routable). Beside the planted identifiers sit look-alikes that must not be found: version numbers,
 timestamps and dates, hex digests, order and invoice numbers, file names, wallets and IBANs with a
-wrong checksum, national-format numbers without a country, product codes.
+wrong checksum, national-format numbers without a country, product codes. Identifiers are written the
+ways chat, mail, logs and forum posts write them: URLs in brackets, quotes or before punctuation, defanged,
+upper-cased, with ports, queries and fragments, without a scheme; IPv6 compressed or in full, upper-case,
+``[address]:port``, IPv4-mapped (``::ffff:81.2.69.160``: labelled as the IPv6 ``::ffff:5102:45a0`` and the IPv4),
+link-local with a zone id (``fe80::1%eth0``, labelled without the zone: found, not routable).
 
 ``corpus(seed, scale)`` returns ``Corpus(files={name: bytes}, labels={name: {(type, normalized)}})``; the
 same seed gives the same bytes. Customer-list usernames are bare cells: they are labelled as
@@ -24,7 +28,7 @@ import ipaddress
 import random
 import re
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -353,8 +357,28 @@ class _Values:
     def ipv6(self) -> tuple[str, Label, str]:
         base, cc = self.pick(VERIFIED_IPV6)
         address = ipaddress.IPv6Address(base.rsplit(":", 1)[0] + f":{self.rng.randint(2, 0xFFFF):x}")
-        written = self.pick((address.compressed, address.exploded.upper(), address.exploded))
+        forms = (address.compressed, address.exploded.upper(), address.exploded, address.compressed.upper())
+        written = self.pick(forms)
         return written, ("ipv6", address.compressed), cc
+
+    def ipv6_mention(self) -> tuple[str, list[Label]]:
+        """IPv6 as logs and pasted tool output write it: ``[addr]:port`` (Go, nginx upstreams), an IPv4 mapped
+        into IPv6 by a dual-stack socket (labels: the ``ipaddress`` compressed form ``::ffff:5102:45a0``, as
+        the normalization contract says, and the IPv4 itself, the client other logs and the ISP know), a
+        link-local address with a zone id (labelled: Haven reports it, not routable)."""
+        roll = self.rng.randint(0, 3)
+        if roll == 0:
+            address, label, _cc = self.ipv6()
+            return f"[{address}]:{self.rng.randint(1024, 65535)}", [label]
+        if roll == 1:
+            ipv4, ipv4_label, _cc = self.ipv4()
+            mapped = ipaddress.IPv6Address(f"::ffff:{ipv4}")
+            return f"::ffff:{ipv4}", [("ipv6", mapped.compressed), ipv4_label]
+        if roll == 2:
+            local = ipaddress.IPv6Address(f"fe80::{self.rng.randint(1, 0xFFFF):x}:{self.rng.randint(1, 0xFFFF):x}")
+            return f"{local.compressed}%{self.pick(('eth0', 'wlan0', 'en0', '12'))}", [("ipv6", local.compressed)]
+        address, label, _cc = self.ipv6()
+        return address, [label]
 
     def private_ip(self) -> tuple[str, Label]:
         address = self.pick(PRIVATE_IPS)
@@ -458,6 +482,38 @@ class _Values:
             address, label, _cc = self.ipv4()
             return f"http://{address}:8080{path}", [("url", f"http://{address}:8080{path}"), label]
         return f"www.{host}{path}", [("url", f"http://www.{host}{path}")]
+
+    def url_mention(self) -> tuple[str, list[Label]]:
+        """A URL as chat, mail and forum text writes it: inside brackets or quotes, before sentence
+        punctuation, defanged, with a port, query and fragment, upper-cased, without a scheme."""
+        host = self.pick(_EXAMPLE_DOMAINS)
+        path = f"/{self.pick(('files', 'dl', 'share', 'p', 'view'))}/{self.rng.randbytes(4).hex()}"
+        query = f"?{self.pick(('id', 'ref', 'page', 'b'))}={self.rng.randint(1, 999)}"
+        roll = self.rng.randint(0, 8)
+        if roll == 0:
+            url = f"https://{host}{path}{query}"
+            return f"(see {url}).", [("url", url)]
+        if roll == 1:
+            url = f"https://{host}{path}"
+            return f"<{url}>", [("url", url)]
+        if roll == 2:
+            written = f"hxxps://{host.replace('.', '[.]')}{path}{query}"
+            return written, [("url", f"https://{host}{path}{query}")]
+        if roll == 3:
+            port = self.pick((8080, 8443, 3000))
+            url = f"https://{host}:{port}{path}{query}&lang=en"
+            return f"{url}#{self.pick(('top', 'comments', 'p2'))}", [("url", url)]
+        if roll == 4:
+            return f"HTTPS://{host.upper()}{path}", [("url", f"https://{host}{path}")]
+        if roll == 5:
+            url = f"https://{host}{path}{query}"
+            return f'{{"url": "{url}", "ok": true}}', [("url", url)]
+        if roll == 6:
+            name = self.handle_name().replace(".", "_")
+            return f"t.me/{name}", [("url", f"http://t.me/{name}"), ("handle", f"telegram/{name.lower()}")]
+        if roll == 7:
+            return f"www.{host}{path}{query}, thanks", [("url", f"http://www.{host}{path}{query}")]
+        return f'"https://{host}{path}"', [("url", f"https://{host}{path}")]
 
     def domain(self) -> tuple[str, Label]:
         host = self.pick(
@@ -585,7 +641,15 @@ def _chat_log(values: _Values, lines: int) -> tuple[bytes, set[Label]]:
             text, label = values.domain()
             extra = f"new board on {text}"
             labels.add(label)
-        elif roll < 0.70:
+        elif roll < 0.51:
+            text, found = values.ipv6_mention()
+            extra = values.pick((f"my ip {text}", f"inet6 {text}", f"blocked {text}"))
+            labels.update(found)
+        elif roll < 0.55:
+            text, found = values.url_mention()
+            extra = f"link {text}"
+            labels.update(found)
+        elif roll < 0.72:
             extra = values.distractor()
         line = f"{_stamp(values.tick(), style)} {values.pick(nicks)}: {words} {extra}".rstrip()
         out.append(line)
@@ -656,7 +720,8 @@ def _email_message(values: _Values, to_many: bool = False) -> tuple[str, set[Lab
     relay_ip, relay_label, _cc = values.ipv4()
     origin_ip, origin_label, _cc2 = values.ipv4()
     v6, v6_label, _cc3 = values.ipv6()
-    labels |= {relay_label, origin_label, v6_label}
+    relay_v6, relay_v6_label, _cc4 = values.ipv6()
+    labels |= {relay_label, origin_label, v6_label, relay_v6_label}
     relay_host, relay_host_label = "mx1.example.net", ("domain", "mx1.example.net")
     labels |= {relay_host_label, ("domain", "mx.example.com")}
     moment = values.tick()
@@ -674,10 +739,14 @@ def _email_message(values: _Values, to_many: bool = False) -> tuple[str, set[Lab
             text, found = values.url()
             body_lines.append(f"Files are at {text}")
             labels.update(found)
-        elif roll < 0.7:
+        elif roll < 0.6:
             text, label = values.handle()
             body_lines.append(f"Or {text}")
             labels.add(label)
+        elif roll < 0.75:
+            text, found = values.url_mention()
+            body_lines.append(f"The new set is here {text}")
+            labels.update(found)
         else:
             body_lines.append(f"See attachment {values.distractor()}.")
     headers = (
@@ -686,6 +755,9 @@ def _email_message(values: _Values, to_many: bool = False) -> tuple[str, set[Lab
         f"\t{format_datetime(moment + timedelta(seconds=40))}\n"
         f"Received: from [{origin_ip}] (helo=localhost)\n\tby {relay_host}; {format_datetime(moment)}\n"
         f"Received: from [IPv6:{v6}] by localhost; {format_datetime(moment - timedelta(seconds=5))}\n"
+        f"Received: from {relay_host} ({relay_host}. [{relay_v6}])\n"
+        f"\tby mx.example.com with ESMTPS; {format_datetime(moment - timedelta(seconds=2))}\n"
+        f"X-Originating-IP: [{v6}]\n"
         f"From: {first} {last} <{sender}>\n"
         f"To: {recipient}\n"
         f"Subject: the {values.pick(_WORDS)} {values.pick(_WORDS)}\n"
@@ -730,6 +802,42 @@ def _news_article(values: _Values) -> tuple[str, set[Label]]:
     return article, labels
 
 
+def _web_log(values: _Values, lines: int) -> tuple[bytes, set[Label]]:
+    """A web server's access log (combined format; clients over IPv4 and IPv6, dual-stack mapped addresses,
+    referrer URLs in quotes) with the Go server's TLS errors, which write ``[address]:port``."""
+    labels: set[Label] = set()
+    out = []
+    for _ in range(lines):
+        moment = values.tick()
+        roll = values.rng.random()
+        if roll < 0.45:
+            _written, label, _cc = values.ipv6()
+            client, found = label[1], [label]  # servers log the canonical form
+        elif roll < 0.6:
+            client, found = values.ipv6_mention()
+        else:
+            client, label, _cc = values.ipv4()
+            found = [label]
+        labels.update(found)
+        if client.startswith("[") or values.rng.random() < 0.15:
+            if not client.startswith("["):
+                client = f"[{client}]:{values.rng.randint(1024, 65535)}"
+            out.append(f"{moment:%Y/%m/%d %H:%M:%S} http: TLS handshake error from {client}: EOF")
+            continue
+        referrer = "-"
+        if values.rng.random() < 0.4:
+            host = values.pick(_EXAMPLE_DOMAINS)
+            path = f"/{values.pick(('p', 'view', 'files'))}/{values.rng.randbytes(3).hex()}"
+            referrer = f"https://{host}{path}?ref={values.rng.randint(1, 99)}"
+            labels.add(("url", referrer))
+        request = f"/{values.pick(('dl', 'share', 'files'))}/{values.rng.randbytes(4).hex()}"
+        out.append(
+            f'{client} - - [{moment:%d/%b/%Y:%H:%M:%S +0000}] "GET {request} HTTP/1.1" '
+            f'{values.pick((200, 206, 304, 404))} {values.rng.randint(200, 90000)} "{referrer}" "Mozilla/5.0"'
+        )
+    return ("\n".join(out) + "\n").encode(), labels
+
+
 def _document(values: _Values, paragraphs: int) -> tuple[list[str], set[Label]]:
     labels: set[Label] = set()
     out = []
@@ -753,10 +861,11 @@ def _document(values: _Values, paragraphs: int) -> tuple[list[str], set[Label]]:
     return out, labels
 
 
-def _html(paragraphs: list[str]) -> bytes:
+def _html(paragraphs: list[str], links: Sequence[str] = ()) -> bytes:
     import html
 
     body = "\n".join(f"<p>{html.escape(p)}</p>" for p in paragraphs)
+    body += "".join(f'\n<p><a href="{link}">mirror</a></p>' for link in links)
     return f"<!doctype html>\n<html><head><title>notes</title></head><body>\n{body}\n</body></html>\n".encode()
 
 
@@ -777,7 +886,7 @@ def _docx(paragraphs: list[str]) -> bytes:
 
 def corpus(seed: int = 7, scale: int = 1) -> Corpus:
     """The labelled corpus: chat logs, customer lists (CSV, XLSX), e-mails (.eml, mbox), newsgroup
-    articles and documents (text, HTML, DOCX). ``scale`` multiplies lines and rows."""
+    articles, documents (text, HTML with links, DOCX) and a web server log. ``scale`` multiplies lines and rows."""
     values = _Values(random.Random(seed))
     result = Corpus()
 
@@ -805,7 +914,14 @@ def corpus(seed: int = 7, scale: int = 1) -> Corpus:
     paragraphs, labels = _document(values, 20 * scale)
     add("docs/notes.txt", "\n\n".join(paragraphs).encode(), labels)
     paragraphs, labels = _document(values, 20 * scale)
-    add("docs/page.html", _html(paragraphs), labels)
+    links = []
+    for _ in range(3 * scale):
+        text, found = values.url()
+        if text.startswith(("http", "www")):  # an href holds a working link, not a defanged one
+            links.append(text if not text.startswith("www") else f"http://{text}")
+            labels.update(found)
+    add("docs/page.html", _html(paragraphs, links), labels)
+    add("logs/access.log", *_web_log(values, 60 * scale))
     paragraphs, labels = _document(values, 20 * scale)
     add("docs/memo.docx", _docx(paragraphs), labels)
     return result

@@ -4,6 +4,8 @@
 ``documentation``, ``shared`` (carrier-grade NAT), ``multicast``, ``reserved``, ``unspecified``,
 ``benchmarking``, ``this-network``, ``broadcast``); ``observed_at`` / ``observed_at_local`` from a timestamp
 beside it (see ``haven.intel.detect.observed``). A dotted quad after ``version``/``build``/``v`` is a version.
+An IPv4-mapped IPv6 address (``::ffff:81.2.69.160``) is reported as the IPv6 (compressed: ``::ffff:5102:45a0``)
+AND as its IPv4, so a client a dual-stack server logs links with the same client seen over IPv4.
 """
 
 from __future__ import annotations
@@ -93,7 +95,14 @@ def found_ipv6(scan: Scan, start: int, end: int) -> list[Found]:
         return []
     if "::" not in bare and not any(c.isalpha() for c in bare) and bare.count(":") < 7:
         return []  # 12:30:45-like runs of digits and colons that are not a full address
-    return [Found("ipv6", written, address.compressed, start, end, route_detail(address))]
+    found = [Found("ipv6", written, address.compressed, start, end, route_detail(address))]
+    mapped = address.ipv4_mapped
+    if mapped is not None:  # a dual-stack socket's client: the IPv4 is what other logs and the ISP know
+        dotted = bare.rfind(":") + 1 if "." in bare else 0
+        begin = start + dotted
+        stop = start + len(bare) if dotted else end
+        found.append(Found("ipv4", scan.text[begin:stop], str(mapped), begin, stop, route_detail(mapped)))
+    return found
 
 
 def parse_host(host: str) -> tuple[str, str, dict[str, object]] | None:
