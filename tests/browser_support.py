@@ -34,7 +34,7 @@ from PIL import Image
 from media_builders import jpeg_bytes, png_bytes, synthetic_image, truncated, video_bytes
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Page, Playwright
+    from playwright.sync_api import Browser, Page
 
 REPO = Path(__file__).resolve().parents[1]
 SCREENSHOTS = REPO / "test-artifacts" / "screenshots"
@@ -239,8 +239,17 @@ def prepare_site(root: Path) -> tuple[Path, dict[str, str], Evidence]:
 # ---------------------------------------------------------------- the browser
 
 
-def launch_chromium(playwright: Playwright) -> Browser:
-    return playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+@contextmanager
+def chromium() -> Iterator[Browser]:
+    """Debian's headless Chromium driven by Playwright, closed afterwards (a module fixture's body)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield browser
+        finally:
+            browser.close()
 
 
 def chromium_missing_reason() -> str | None:

@@ -21,11 +21,11 @@ from browser_support import (
     SCREENSHOTS,
     Evidence,
     HavenServer,
+    chromium,
     chromium_missing_reason,
     edge_strength,
     image_size,
     is_greyscale,
-    launch_chromium,
     prepare_site,
     screenshot,
     serving,
@@ -57,14 +57,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        try:
-            yield browser
-        finally:
-            browser.close()
+    with chromium() as browser:
+        yield browser
 
 
 @pytest.fixture

@@ -17,9 +17,9 @@ import pytest
 from browser_support import (
     CASE_REF,
     PASSWORD,
+    chromium,
     chromium_missing_reason,
     is_greyscale,
-    launch_chromium,
     prepare_site,
     run_haven,
     screenshot,
@@ -65,14 +65,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        try:
-            yield browser
-        finally:
-            browser.close()
+    with chromium() as browser:
+        yield browser
 
 
 @pytest.fixture

@@ -12,22 +12,12 @@ from typing import Annotated, Any
 
 import typer
 from rich.table import Table
-from typer.core import TyperGroup
 
+from haven.cli_groups import DefaultListGroup
 from haven.errors import HavenError
 
-
-class _DefaultListGroup(TyperGroup):
-    """`haven faces REF` lists identities; `haven faces name|merge|split|move ...` act on them."""
-
-    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:  # typer's vendored click Context
-        if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
-            args = ["list", *args]
-        return super().parse_args(ctx, args)
-
-
 faces_app = typer.Typer(
-    cls=_DefaultListGroup,
+    cls=DefaultListGroup,
     help="Identities in a case: `haven faces REF [--json]`, then name, merge, split or move them.",
     no_args_is_help=True,
 )

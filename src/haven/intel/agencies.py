@@ -286,39 +286,37 @@ def _parse_csv(text: str, source: str) -> Directory:
     return Directory(agencies, fallback, None, "amber", None, has_fallback, False)
 
 
-def _agency(entry: Any, country: str | None, where: str, problems: list[str]) -> Agency | None:
+def _checked_values(
+    entry: Any, keys: tuple[str, ...], required: str, where: str, problems: list[str]
+) -> dict[str, str | None] | None:
+    """The entry's values under ``keys`` (text or None), or None with the problem recorded: not a table,
+    an unknown key, ``required`` missing, or an e-mail that is not an address."""
     if not isinstance(entry, dict):
         problems.append(f"{where}: not a table")
         return None
-    unknown = sorted(set(entry) - set(AGENCY_KEYS))
+    unknown = sorted(set(entry) - set(keys))
     if unknown:
-        problems.append(f"{where}: unknown key(s) {', '.join(unknown)} (allowed: {', '.join(AGENCY_KEYS)})")
+        problems.append(f"{where}: unknown key(s) {', '.join(unknown)} (allowed: {', '.join(keys)})")
         return None
-    values = {k: _text(entry.get(k)) for k in AGENCY_KEYS}
-    if not values["unit"]:
-        problems.append(f"{where}: unit is required")
+    values = {k: _text(entry.get(k)) for k in keys}
+    if not values[required]:
+        problems.append(f"{where}: {required} is required")
         return None
     if values["email"] and not _email_ok(values["email"]):
         problems.append(f"{where}: e-mail {values['email']!r} is not an address")
         return None
-    return Agency(country, **values)  # type: ignore[arg-type]
+    return values
+
+
+def _agency(entry: Any, country: str | None, where: str, problems: list[str]) -> Agency | None:
+    values = _checked_values(entry, AGENCY_KEYS, "unit", where, problems)
+    return None if values is None else Agency(country, **values)  # type: ignore[arg-type]
 
 
 def _sender(entry: Any, line: int, problems: list[str]) -> Sender | None:
     where = f"line {line} [sender]"
-    if not isinstance(entry, dict):
-        problems.append(f"{where}: not a table")
-        return None
-    unknown = sorted(set(entry) - set(SENDER_KEYS))
-    if unknown:
-        problems.append(f"{where}: unknown key(s) {', '.join(unknown)} (allowed: {', '.join(SENDER_KEYS)})")
-        return None
-    values = {k: _text(entry.get(k)) for k in SENDER_KEYS}
-    if not values["agency"]:
-        problems.append(f"{where}: agency is required")
-        return None
-    if values["email"] and not _email_ok(values["email"]):
-        problems.append(f"{where}: e-mail {values['email']!r} is not an address")
+    values = _checked_values(entry, SENDER_KEYS, "agency", where, problems)
+    if values is None:
         return None
     if values["country"]:
         code = iso_alpha2(values["country"])

@@ -18,20 +18,11 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 from rich.table import Table
-from typer.core import TyperGroup
 
-
-class _DefaultListGroup(TyperGroup):
-    """`haven intel targets REF` lists; `haven intel targets link|name|note|merge|split|graph ...` act."""
-
-    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:  # typer's vendored click Context
-        if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
-            args = ["list", *args]
-        return super().parse_args(ctx, args)
-
+from haven.cli_groups import DefaultListGroup
 
 targets_app = typer.Typer(
-    cls=_DefaultListGroup,
+    cls=DefaultListGroup,
     help="Targets: identifiers linked by co-occurrence and fuzzy record matching. `haven intel targets REF [--json]`.",
     no_args_is_help=True,
 )
