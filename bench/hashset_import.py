@@ -118,7 +118,7 @@ def child_import(file: str, url: str, mode: str) -> dict[str, Any]:
     from haven.store import open_store
 
     if mode == "background":
-        hashset_loader._core_to_spare = lambda: True  # whatever the load: the forked reader's figure
+        hashset_loader._core_to_spare = lambda *_: True  # whatever the load: the forked reader's figure
     elif mode != "default":
         hashset_loader.BACKGROUND_MIN_BYTES = 1 << 62
     if mode == "ijson_in_process":

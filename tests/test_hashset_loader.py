@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,8 +14,8 @@ from sqlalchemy import func, select
 from hashset_builders import fake_hash, vics_media, write_plain, write_vics
 from haven import hashset_loader
 from haven.errors import HavenError
-from haven.formats import ENTRY_COLUMNS, Note, Skipped
-from haven.hashset_loader import Rows, read_ahead
+from haven.formats import ENTRY_COLUMNS, ColumnBatch, EntryBatch, Note, Skipped
+from haven.hashset_loader import IdleSample, read_ahead
 from haven.hashsets import HashSetImportError, import_hashset
 from haven.store import Store
 from haven.store.models import HashEntry, HashSet
@@ -24,7 +25,7 @@ USER = "investigator-1"
 
 @pytest.fixture
 def in_background(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Every import read by a child, in batches of 7 rows; returns the sizes of the Rows batches seen."""
+    """Every import read by a child, in batches of 7 rows; returns the sizes of the batches seen."""
     monkeypatch.setattr(hashset_loader, "BACKGROUND_MIN_BYTES", 0)
     monkeypatch.setattr(hashset_loader, "SEND_ROWS", 7)
     monkeypatch.setattr(hashset_loader.os, "getloadavg", lambda: (0.0, 0.0, 0.0))
@@ -33,8 +34,10 @@ def in_background(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
     def spy(items: Any) -> Iterator[Any]:
         for item in original(items):
-            if isinstance(item, Rows):
+            if isinstance(item, EntryBatch):
                 sizes.append(len(item.rows))
+            elif isinstance(item, ColumnBatch):
+                sizes.append(len(item))
             yield item
 
     monkeypatch.setattr(hashset_loader, "_from_child", spy)
@@ -145,9 +148,10 @@ def test_items_come_back_in_order_and_small_files_are_read_in_process(
     received = list(read_ahead(iter(items), hashset_loader.BACKGROUND_MIN_BYTES))
 
     assert small is items
-    rows = [row for item in received if isinstance(item, Rows) for row in item.rows]
-    assert [row[0] for row in rows] == ["a", "b", "c", "d"] and rows[0][ENTRY_COLUMNS.index("victim_identified")]
-    assert [item for item in received if not isinstance(item, Rows)] == items[1:2] + items[4:5]
+    entries = [entry for item in received if isinstance(item, ColumnBatch) for entry in item.to_rows().entries()]
+    assert entries == [item for item in items if isinstance(item, dict)]  # columns left out come back as None
+    assert [item for item in received if not isinstance(item, ColumnBatch)] == items[1:2] + items[4:5]
+    assert {item.columns for item in received if isinstance(item, ColumnBatch)} == {("md5", "victim_identified")}
 
 
 def test_a_child_that_dies_is_an_error_not_a_hang(idle_machine: None) -> None:
@@ -183,3 +187,26 @@ def test_on_a_busy_machine_the_file_is_read_in_process(monkeypatch: pytest.Monke
 
     monkeypatch.setattr(hashset_loader.os, "getloadavg", lambda: (cores - 0.5, 0.0, 0.0))
     assert read_ahead(items, 1 << 40) is items
+
+
+def test_idle_cores_measured_just_before_outweigh_a_lagging_load_average(monkeypatch: pytest.MonkeyPatch) -> None:
+    cores = hashset_loader.os.cpu_count() or 1
+    monkeypatch.setattr(hashset_loader.os, "getloadavg", lambda: (cores + 5.0, 0.0, 0.0))  # an import just ended
+    items = iter([entry("a")])
+
+    assert read_ahead(items, 1 << 40, idle_cores=1.0) is not items  # idle now: a child reads
+    assert read_ahead(items, 1 << 40, idle_cores=0.2) is items  # busy now
+    assert read_ahead(items, 1 << 40, idle_cores=None) is items  # not measured: the load average decides
+
+
+def test_an_idle_sample_sees_this_process_busy_and_needs_time_to_tell() -> None:
+    cores = hashset_loader.os.cpu_count() or 1
+    sample = IdleSample.now()
+    assert sample.idle_cores() is None  # too soon to tell
+
+    deadline = time.process_time() + 0.4
+    while time.process_time() < deadline:  # one core busy, here
+        pass
+    idle = sample.idle_cores()
+
+    assert idle is not None and 0.0 <= idle <= cores - 0.5

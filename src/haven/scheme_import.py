@@ -16,16 +16,27 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from operator import itemgetter
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy.orm import Session
 
 from haven.category_codes import SchemeCodes
-from haven.formats.base import FormatError, Note, ParsedEntry, Skipped, VideoEntry, read_lines, shorten
+from haven.formats.base import (
+    ColumnBatch,
+    EntryBatch,
+    FormatError,
+    Note,
+    ParsedEntry,
+    Skipped,
+    VideoEntry,
+    read_lines,
+    shorten,
+)
 from haven.schemes import CUSTOM, SchemeError, get_scheme, scheme_codes
 
-Item = ParsedEntry | VideoEntry | Skipped | Note
+Item = ParsedEntry | EntryBatch | ColumnBatch | VideoEntry | Skipped | Note
 RECORD_FORMATS = frozenset({"vics", "nsrl", "kdb", "vpdq", "haven"})
 """Formats whose Skipped say "record N" (or whose records span lines); every other format is a text list
 that yields one entry or Skipped per content line (after any header), in file order."""
@@ -84,29 +95,79 @@ def _prefixed(items: Iterable[Item], first: Note) -> Iterator[Item]:
 
 def _checked(items: Iterable[Item], codes: SchemeCodes, locate: Callable[[int, ParsedEntry], str]) -> Iterator[Item]:
     # Runs once per entry of sets of millions: a kept entry costs one type test and one set lookup (None, no
-    # category, is in the set too). Each reader yields one entry or Skipped per record, plus Notes, so a
-    # record's number is its position among the reader's items less the Notes before it.
+    # category, is in the set too). Each reader yields one entry or Skipped per record (or an EntryBatch of
+    # consecutive records), plus Notes, so a record's number is counted from what came before it.
     accepted, canonical, scheme = codes.exact | {None}, codes.canonical, codes.scheme
-    notes = 0
-    for position, item in enumerate(items, start=1):
+    record = 0  # records before the current item
+    for item in items:
         if type(item) is dict:
+            record += 1
             if item["category"] not in accepted:
                 category = cast(str, item["category"])  # None is accepted, so this is text
                 code = canonical(category)
                 if code is None:
-                    yield Skipped(locate(position - notes, item), out_of_scheme(category, scheme))
+                    yield Skipped(locate(record, item), out_of_scheme(category, scheme))
                     continue
                 item["category"] = code
+        elif type(item) is ColumnBatch:
+            count = len(item)
+            if "category" in item.columns and not accepted.issuperset(item.values[item.columns.index("category")]):
+                yield from _checked_batch(item.to_rows(), record, accepted, canonical, scheme, locate)
+            else:
+                yield item  # the usual case: every code as the scheme spells it, checked in one set operation
+            record += count
+            continue
+        elif type(item) is EntryBatch:
+            yield from _checked_batch(item, record, accepted, canonical, scheme, locate)
+            record += len(item.rows)
+            continue
         elif isinstance(item, Note):
-            notes += 1
-        elif isinstance(item, VideoEntry) and item.entry["category"] not in accepted:
-            category = cast(str, item.entry["category"])
-            code = canonical(category)
-            if code is None:
-                yield Skipped(locate(position - notes, item.entry), out_of_scheme(category, scheme))
-                continue
-            item.entry["category"] = code
+            pass
+        elif isinstance(item, VideoEntry):
+            record += 1
+            if item.entry["category"] not in accepted:
+                category = cast(str, item.entry["category"])
+                code = canonical(category)
+                if code is None:
+                    yield Skipped(locate(record, item.entry), out_of_scheme(category, scheme))
+                    continue
+                item.entry["category"] = code
+        else:
+            record += 1  # a Skipped record
         yield item
+
+
+def _checked_batch(
+    batch: EntryBatch,
+    before: int,
+    accepted: set[str | None],
+    canonical: Callable[[str], str | None],
+    scheme: str,
+    locate: Callable[[int, ParsedEntry], str],
+) -> Iterator[EntryBatch | Skipped]:
+    """``batch`` as it is when every category is a code of the scheme as spelled (the usual case: one set
+    test); otherwise its rows respelled, and those whose code is not in the scheme skipped."""
+    if "category" not in batch.columns:
+        yield batch
+        return
+    at = batch.columns.index("category")
+    categories = set(map(itemgetter(at), batch.rows))
+    if categories <= accepted:
+        yield batch
+        return
+    spelled = {category: canonical(category) for category in categories - accepted}
+    kept: list[tuple[Any, ...]] = []
+    for number, row in enumerate(batch.rows, start=before + 1):
+        category = row[at]
+        if category in accepted:
+            kept.append(row)
+        elif (code := spelled[category]) is not None:
+            kept.append((*row[:at], code, *row[at + 1 :]))
+        else:
+            entry = next(EntryBatch(batch.columns, [row]).entries())
+            yield Skipped(locate(number, entry), out_of_scheme(category, scheme))
+    if kept:
+        yield EntryBatch(batch.columns, kept)
 
 
 def _record(ordinal: int, _entry: ParsedEntry) -> str:

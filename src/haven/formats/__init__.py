@@ -34,6 +34,8 @@ from haven.formats import (
 from haven.formats.base import (
     ENTRY_COLUMNS,
     HEAD_SIZE,
+    ColumnBatch,
+    EntryBatch,
     FormatError,
     HashListFormat,
     Note,
@@ -89,6 +91,8 @@ __all__ = [
     "ENTRY_COLUMNS",
     "FORMATS",
     "HEAD_SIZE",
+    "ColumnBatch",
+    "EntryBatch",
     "FormatError",
     "HashListFormat",
     "Note",

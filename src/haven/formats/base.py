@@ -5,17 +5,20 @@ streams: it yields one ``ParsedEntry`` per usable record (a ``VideoEntry``, entr
 known video), a ``Skipped`` (with its line or record
 number) per unusable one and a ``Note`` when it drops a field from an entry it keeps; it raises
 ``FormatError`` when the file cannot be read any further. Entries are plain dicts with every column
-present, so the importer hands them to executemany unchanged.
+present, so the importer hands them to executemany unchanged. A reader with a bulk path (VICS) may
+instead yield an ``EntryBatch`` or a ``ColumnBatch``: many records' entries at once, in only the columns
+they fill.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
+from itertools import chain
 from pathlib import Path
-from typing import BinaryIO, Protocol, TextIO, TypedDict
+from typing import Any, BinaryIO, Protocol, TextIO, TypedDict
 
 HEAD_SIZE = 64 * 1024
 """Bytes given to ``sniff``: enough for any header line or VICS context, small enough to read twice."""
@@ -52,6 +55,66 @@ ENTRY_COLUMNS = tuple(EMPTY_ENTRY)  # HashEntry columns an entry fills (all but 
 
 def new_entry() -> ParsedEntry:
     return EMPTY_ENTRY.copy()
+
+
+@dataclass(frozen=True, slots=True)
+class EntryBatch:
+    """Consecutive records' entries, one row each in file order: values in ``columns`` order (some of
+    ``ENTRY_COLUMNS``; the others are None in every row). Columns that no record fills are left out
+    because the database driver binds a None about as slowly as it inserts a row's text."""
+
+    columns: tuple[str, ...]
+    rows: list[tuple[Any, ...]]
+
+    def entries(self) -> Iterator[ParsedEntry]:
+        """The rows as ``ParsedEntry`` dicts (for readers of single entries, e.g. tests)."""
+        for row in self.rows:
+            entry = new_entry()
+            entry.update(zip(self.columns, row, strict=True))  # type: ignore[typeddict-item]
+            yield entry
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnBatch:
+    """Consecutive records' entries column by column, as a bulk reader checks them (VICS): for each of
+    ``columns``, a list of values, or a str of hashes joined by newlines. Joined hashes cost almost
+    nothing to make (the reader has joined them to check them), to send to another process, or to split
+    back (``str.split``); rows of tuples are only made where they are inserted."""
+
+    columns: tuple[str, ...]
+    values: tuple[Sequence[Any] | str, ...]
+
+    @staticmethod
+    def from_rows(columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> ColumnBatch:
+        """``rows`` (at least one) column by column, without the columns that are None in every row: a
+        plain MD5 list's entries fill one of ten, and the driver binds each None about as slowly as a row."""
+        kept = [
+            (column, values)
+            for column, values in zip(columns, zip(*rows, strict=True), strict=True)
+            if values.count(None) != len(values)
+        ] or [(columns[0], (None,) * len(rows))]
+        return ColumnBatch(tuple(column for column, _ in kept), tuple(values for _, values in kept))
+
+    def __len__(self) -> int:
+        first = self.values[0]
+        return (first.count("\n") + 1 if first else 0) if type(first) is str else len(first)
+
+    def to_rows(self) -> EntryBatch:
+        split = [value.split("\n") if type(value) is str else value for value in self.values]
+        return EntryBatch(self.columns, list(zip(*split, strict=True)))
+
+    @staticmethod
+    def joined(batches: list[ColumnBatch]) -> ColumnBatch:
+        """``batches`` (all with the same columns) as one."""
+        if len(batches) == 1:
+            return batches[0]
+        values: list[Sequence[Any] | str] = []
+        for parts in zip(*(batch.values for batch in batches), strict=True):
+            if type(parts[0]) is str:
+                values.append("\n".join(parts))  # type: ignore[arg-type]
+            else:
+                values.append(list(chain.from_iterable(parts)))
+        return ColumnBatch(batches[0].columns, tuple(values))
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +161,7 @@ class HashListFormat(Protocol):
 
     def scheme(self, head: bytes) -> str | None: ...
 
-    def read(self, path: Path) -> Iterator[ParsedEntry | VideoEntry | Skipped | Note]: ...
+    def read(self, path: Path) -> Iterator[ParsedEntry | EntryBatch | ColumnBatch | VideoEntry | Skipped | Note]: ...
 
 
 # Hashes of zero bytes: every empty file on every disk matches them, so a set listing one is a mistake.

@@ -29,6 +29,7 @@ from haven.formats.base import (
     CATEGORY_MAX,
     HEAD_SIZE,
     NEVER_IMPORT,
+    ColumnBatch,
     FormatError,
     JsonGapGuard,
     Note,
@@ -38,6 +39,7 @@ from haven.formats.base import (
     is_hex,
     shorten,
 )
+from haven.formats.vics_batch import as_dict, decode_run, entry_batch
 from haven.formats.vics_scan import UnsureError, media_batches
 
 try:  # the C backend is many times faster than pure Python; fall back where it was not built
@@ -88,7 +90,7 @@ def scheme(head: bytes) -> str | None:
         return None
 
 
-def read(path: Path) -> Iterator[ParsedEntry | Skipped | Note]:
+def read(path: Path) -> Iterator[ParsedEntry | ColumnBatch | Skipped | Note]:
     with path.open("rb") as stream:
         head = stream.read(HEAD_SIZE)
         context = read_context(head)
@@ -96,10 +98,15 @@ def read(path: Path) -> Iterator[ParsedEntry | Skipped | Note]:
         notes: list[Note] = []
         number = 0  # Media records yielded so far
         try:  # the fast path; at the first thing it cannot vouch for, ijson reads the file from the start
-            for batch in media_batches(stream, context.collection, head.removeprefix(BOM)):
+            for batch in media_batches(stream, context.collection, head.removeprefix(BOM), decode_run):
+                rows = entry_batch(batch, ignored, _column)  # the whole batch at once, when it is plain
+                if rows is not None:
+                    number += len(batch)
+                    yield rows
+                    continue
                 for media in batch:
                     number += 1
-                    yield media_entry(media, number, notes, ignored)
+                    yield media_entry(as_dict(media), number, notes, ignored)
                     if notes:
                         yield from notes
                         notes.clear()
@@ -216,7 +223,7 @@ def _alternatives(entry: ParsedEntry, alternatives: Any, number: int, notes: lis
 @lru_cache(maxsize=64)
 def _column(label: str) -> str | None:
     """The column for an AlternativeHashes name however it is spelled ("SHA-256", "sha256", "Pdq")."""
-    return ALTERNATIVE.get(re.sub(r"[^A-Z0-9]", "", label.upper()))
+    return ALTERNATIVE.get(label) or ALTERNATIVE.get(re.sub(r"[^A-Z0-9]", "", label.upper()))
 
 
 def _hash(value: Any, width: int, label: str, number: int, notes: list[Note]) -> str | None:

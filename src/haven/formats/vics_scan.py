@@ -16,7 +16,7 @@ hands the file to ijson, whose verdict and wording stay the reference.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO
 
 try:  # a declared dependency; should it be missing, every file goes to ijson: slower, the same result
@@ -72,8 +72,9 @@ class UnsureError(Exception):
 class _Buffer:
     """A window on the stream: ``data[pos:]`` is unread; ``more`` appends, dropping what was read."""
 
-    def __init__(self, stream: BinaryIO, start: bytes) -> None:
+    def __init__(self, stream: BinaryIO, start: bytes, decode: Callable[[bytes], Any]) -> None:
         self.stream = stream
+        self.decode = decode  # for runs of records
         self.data = start
         self.pos = 0
         self.eof = False
@@ -106,23 +107,27 @@ class _Buffer:
         return self.match(_NEXT).group(1)
 
 
-def _decode(run: bytes) -> Any:
+def _decode(run: bytes, decode: Callable[[bytes], Any] | None = None) -> Any:
     if _has_long_number(run):
         raise UnsureError("a long number")
     try:
-        return orjson.loads(run)
-    except orjson.JSONDecodeError as error:
+        return (decode or orjson.loads)(run)
+    except ValueError as error:  # orjson's and msgspec's decode errors are ValueErrors
         raise UnsureError(str(error)) from error
 
 
-def media_batches(stream: BinaryIO, collection: str, start: bytes = b"") -> Iterator[list[Any]]:
+def media_batches(
+    stream: BinaryIO, collection: str, start: bytes = b"", decode: Callable[[bytes], Any] | None = None
+) -> Iterator[list[Any]]:
     """Lists of decoded Media records, in file order, for ``#Cases`` or ``#Media`` (ijson paths
     ``value.item.Media.item`` and ``value.item``). ``stream`` is positioned after any BOM; ``start``
-    holds bytes already read from it. Raises ``UnsureError`` at the first thing it cannot vouch for,
-    having yielded only records ijson would also yield, in the same order."""
+    holds bytes already read from it. ``decode`` turns a run of records (a JSON array) into a list,
+    raising ``ValueError`` when it is not JSON (default: orjson, into dicts). Raises ``UnsureError`` at
+    the first thing it cannot vouch for, having yielded only records ijson would also yield, in the
+    same order."""
     if orjson is None:
         raise UnsureError("orjson is not installed")
-    buffer = _Buffer(stream, start)
+    buffer = _Buffer(stream, start, decode or orjson.loads)
     yield from _object(buffer, PATHS[collection])
     while True:  # only white space may follow the document
         if _SPACE.match(buffer.data, buffer.pos).end() != len(buffer.data):  # type: ignore[union-attr]
@@ -196,20 +201,20 @@ def _records(buffer: _Buffer) -> Iterator[list[Any]]:
         cut = _cut_before_last(data, pos, signature) if signature else -1
         if cut > pos:
             run = b"[" + data[pos:cut] + b"]"
-            batch = None if _has_long_number(run) else _loads_or_none(run)
+            batch = None if _has_long_number(run) else _decoded_or_none(buffer.decode, run)
             if batch is not None:
                 buffer.pos = cut + 1  # past the comma
                 yield batch
                 continue
         end = _ITEMS.match(data, pos).end()  # type: ignore[union-attr]  # zero items always match
         if end > pos:
-            batch = _decode(b"[" + data[pos : end - 1] + b"]")  # end - 1: the comma after the last record
+            batch = _decode(b"[" + data[pos : end - 1] + b"]", buffer.decode)  # end - 1: the comma after the last
             buffer.pos = end
             yield batch
             continue
         last = _LAST_ITEM.match(data, pos)
         if last is not None:
-            batch = _decode(b"[" + data[pos : last.end()])
+            batch = _decode(b"[" + data[pos : last.end()], buffer.decode)
             buffer.pos = last.end()
             yield batch
             return
@@ -236,8 +241,8 @@ def _cut_before_last(data: bytes, pos: int, signature: bytes) -> int:
     return comma if data[comma] == 0x2C else -1  # ","
 
 
-def _loads_or_none(run: bytes) -> Any:
+def _decoded_or_none(decode: Callable[[bytes], Any], run: bytes) -> Any:
     try:
-        return orjson.loads(run)
-    except orjson.JSONDecodeError:
+        return decode(run)
+    except ValueError:
         return None

@@ -69,8 +69,15 @@ class Store:
         self.engine.dispose()
 
 
+SQLITE_PAGE_SIZE = 16384
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
+    # A new store's page size (an existing one keeps its own; WAL fixes it, so this comes first). Hash
+    # sets of millions of rows are most of a store: with 16 KiB pages a million-entry VICS import ran
+    # about a second faster of eight (fewer pages to spill, checkpoint and sort into indexes).
+    cursor.execute(f"PRAGMA page_size={SQLITE_PAGE_SIZE}")
     # WAL: readers (report, web app) never block the ingest writer; NORMAL is crash-safe under WAL.
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
