@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from haven.formats import ColumnBatch, EntryBatch, Skipped
+from haven.formats import ColumnBatch, Skipped
 
 BOMS = {"utf-8-sig": b"\xef\xbb\xbf", "utf-16-le": b"\xff\xfe", "utf-16-be": b"\xfe\xff"}
 WIDTH = {"md5": 16, "sha1": 20, "sha256": 32, "pdq": 32}  # bytes
@@ -145,10 +145,8 @@ def read_all(items: Iterable[Any]) -> tuple[list[dict[str, Any]], list[str], lis
     for item in items:
         if isinstance(item, dict):
             entries.append(item)
-        elif isinstance(item, EntryBatch):
-            entries.extend(item.entries())
         elif isinstance(item, ColumnBatch):
-            entries.extend(item.to_rows().entries())
+            entries.extend(item.entries())
         elif isinstance(item, Skipped):
             skipped.append(str(item))
         else:

@@ -42,7 +42,7 @@ def at_once(batch: list[Any], typed: bool = False) -> tuple[list[ParsedEntry], C
     if found is None:
         assert not ignored  # a declined batch counts nothing: media_entry will
         return None
-    return list(found.to_rows().entries()), ignored
+    return list(found.entries()), ignored
 
 
 def record(i: int, **fields: Any) -> dict[str, Any]:
@@ -224,7 +224,7 @@ def test_a_column_batch_round_trips_through_rows() -> None:
     joined = ColumnBatch.joined([batch, batch])
 
     assert len(joined) == 6
-    assert joined.to_rows().rows == batch.to_rows().rows * 2
+    assert joined.rows() == batch.rows() * 2
 
 
 def test_out_of_scheme_codes_in_a_batch_are_skipped_with_their_record_numbers(
@@ -250,3 +250,11 @@ def test_out_of_scheme_codes_in_a_batch_are_skipped_with_their_record_numbers(
             for name in ("batched", "one")
         }
     assert stored["batched"] == stored["one"] and (fake_hash("md5", 4), "3") in stored["batched"]
+
+
+def test_batches_joined_and_listed_join_into_one() -> None:
+    read = entry_batch([record(i) for i in range(2)], Counter(), _column)
+    assert read is not None and any(type(value) is str for value in read.values)  # hashes joined by the reader
+    gathered = ColumnBatch.from_rows(read.columns, read.rows())  # the same entries, listed
+
+    assert ColumnBatch.joined([read, gathered]).rows() == read.rows() * 2

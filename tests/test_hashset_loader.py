@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from hashset_builders import fake_hash, vics_media, write_plain, write_vics
 from haven import hashset_loader
 from haven.errors import HavenError
-from haven.formats import ENTRY_COLUMNS, ColumnBatch, EntryBatch, Note, Skipped
+from haven.formats import ENTRY_COLUMNS, ColumnBatch, Note, Skipped
 from haven.hashset_loader import IdleSample, read_ahead
 from haven.hashsets import HashSetImportError, import_hashset
 from haven.store import Store
@@ -34,9 +34,7 @@ def in_background(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
     def spy(items: Any) -> Iterator[Any]:
         for item in original(items):
-            if isinstance(item, EntryBatch):
-                sizes.append(len(item.rows))
-            elif isinstance(item, ColumnBatch):
+            if isinstance(item, ColumnBatch):
                 sizes.append(len(item))
             yield item
 
@@ -148,7 +146,7 @@ def test_items_come_back_in_order_and_small_files_are_read_in_process(
     received = list(read_ahead(iter(items), hashset_loader.BACKGROUND_MIN_BYTES))
 
     assert small is items
-    entries = [entry for item in received if isinstance(item, ColumnBatch) for entry in item.to_rows().entries()]
+    entries = [entry for item in received if isinstance(item, ColumnBatch) for entry in item.entries()]
     assert entries == [item for item in items if isinstance(item, dict)]  # columns left out come back as None
     assert [item for item in received if not isinstance(item, ColumnBatch)] == items[1:2] + items[4:5]
     assert {item.columns for item in received if isinstance(item, ColumnBatch)} == {("md5", "victim_identified")}

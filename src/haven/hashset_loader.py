@@ -45,7 +45,6 @@ from haven.errors import HavenError
 from haven.formats.base import (
     ENTRY_COLUMNS,
     ColumnBatch,
-    EntryBatch,
     FormatError,
     Note,
     ParsedEntry,
@@ -59,7 +58,7 @@ PIPE_BYTES = 1 << 20
 SPARE_IDLE_CORES = 0.5  # measured idle cores (IdleSample) from which a second process gets a core
 MIN_SAMPLE_CPU_SECONDS = 0.05  # per core: CPU times tick every 10 ms, so a shorter sample says little
 
-Item = ParsedEntry | EntryBatch | ColumnBatch | VideoEntry | Skipped | Note
+Item = ParsedEntry | ColumnBatch | VideoEntry | Skipped | Note
 _COLUMNS, _OTHERS, _ERROR, _DONE = b"C", b"P", b"E", b"D"
 
 
@@ -153,8 +152,8 @@ def _produce(items: Iterable[Item], sender: Connection) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the importer's to handle; it ends this process
     gc.freeze()  # never collect the parent's objects here (a pooled database connection among them)
     to_row = itemgetter(*ENTRY_COLUMNS)
-    pending: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}  # rows to send, by the columns they fill
-    columnar: dict[tuple[str, ...], list[ColumnBatch]] = {}  # the same for a reader's column batches
+    rows: list[tuple[Any, ...]] = []  # single entries to send, in ENTRY_COLUMNS order
+    columnar: dict[tuple[str, ...], list[ColumnBatch]] = {}  # a reader's batches to send, by their columns
     others: list[Item] = []
 
     def send(batch: ColumnBatch) -> None:
@@ -164,9 +163,9 @@ def _produce(items: Iterable[Item], sender: Connection) -> None:
         if others:
             sender.send_bytes(_OTHERS + pickle.dumps(others, protocol=pickle.HIGHEST_PROTOCOL))
             others.clear()
-        for columns, rows in pending.items():
-            send(ColumnBatch.from_rows(columns, rows))
-        pending.clear()
+        if rows:
+            send(ColumnBatch.from_rows(ENTRY_COLUMNS, rows))
+            rows.clear()
         for parts in columnar.values():
             send(ColumnBatch.joined(parts))
         columnar.clear()
@@ -175,14 +174,11 @@ def _produce(items: Iterable[Item], sender: Connection) -> None:
         held = 0  # items and rows not sent yet: at most about SEND_ROWS, whatever their kinds
         for item in items:
             if type(item) is dict:
-                pending.setdefault(ENTRY_COLUMNS, []).append(to_row(item))
+                rows.append(to_row(item))
                 held += 1
             elif type(item) is ColumnBatch:
                 columnar.setdefault(item.columns, []).append(item)
                 held += len(item)
-            elif type(item) is EntryBatch:
-                pending.setdefault(item.columns, []).extend(item.rows)
-                held += len(item.rows)
             else:
                 others.append(item)
                 held += 1

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from operator import itemgetter
 from pathlib import Path
@@ -29,7 +29,6 @@ from haven.formats import (
     FORMATS,
     HEAD_SIZE,
     ColumnBatch,
-    EntryBatch,
     FormatError,
     HashListFormat,
     Note,
@@ -213,7 +212,7 @@ class _Tally:
 def _insert_entries(
     connection: Connection,
     set_id: int,
-    items: Iterable[ParsedEntry | EntryBatch | ColumnBatch | VideoEntry | Skipped | Note],
+    items: Iterable[ParsedEntry | ColumnBatch | VideoEntry | Skipped | Note],
 ) -> _Tally:
     write_rows = _RowsWriter(connection, set_id)
     deferral = _IndexDeferral(connection)
@@ -222,15 +221,12 @@ def _insert_entries(
     batch: list[tuple[Any, ...]] = []  # single entries, gathered
     for item in items:
         if type(item) is ColumnBatch:  # a bulk reader's entries (VICS), or any reader's from a child process
-            tally.imported += write_rows.add(item.to_rows())
-            deferral.consider(tally.imported)
-        elif type(item) is EntryBatch:
             tally.imported += write_rows.add(item)
             deferral.consider(tally.imported)
         elif isinstance(item, dict):
             batch.append(to_row(item))
             if len(batch) == BATCH_ROWS:
-                tally.imported += write_rows.add(ColumnBatch.from_rows(ENTRY_COLUMNS, batch).to_rows())
+                tally.imported += write_rows.add(ColumnBatch.from_rows(ENTRY_COLUMNS, batch))
                 batch = []
                 deferral.consider(tally.imported)
         elif isinstance(item, VideoEntry):
@@ -245,7 +241,7 @@ def _insert_entries(
             if len(tally.notes) < REASONS_KEPT:
                 tally.notes.append(str(item))
     if batch:
-        tally.imported += write_rows.add(ColumnBatch.from_rows(ENTRY_COLUMNS, batch).to_rows())
+        tally.imported += write_rows.add(ColumnBatch.from_rows(ENTRY_COLUMNS, batch))
     tally.imported += write_rows.flush()
     deferral.restore()
     tally.finish()
@@ -293,30 +289,20 @@ class _IndexDeferral:
         self.dropped = []
 
 
-@contextmanager
-def _external_sort(connection: Connection) -> Iterator[None]:
+def _external_sort(connection: Connection) -> AbstractContextManager[None]:
     """SQLite settings for CREATE INDEX over millions of rows: a small page cache and a helper thread.
 
     With the bulk-load cache, SQLite sorts all the keys in memory in one thread. With a cache of a few MB
     it sorts runs of keys in a helper thread and merges them (``PRAGMA threads``), which on two cores built
-    the three hash indexes of a million rows in 2.2 s instead of 3.7 s. The connection's own settings
-    come back afterwards."""
-    cache = connection.exec_driver_sql("PRAGMA cache_size").scalar()
-    threads = connection.exec_driver_sql("PRAGMA threads").scalar()
-    connection.exec_driver_sql(f"PRAGMA cache_size=-{SORT_CACHE_KIB}")
-    connection.exec_driver_sql(f"PRAGMA threads={SORT_THREADS}")
-    try:
-        yield
-    finally:
-        connection.exec_driver_sql(f"PRAGMA cache_size={int(cache or -2000)}")
-        connection.exec_driver_sql(f"PRAGMA threads={int(threads or 0)}")
+    the three hash indexes of a million rows in 2.2 s instead of 3.7 s."""
+    return _sqlite_pragmas(connection, cache_size=-SORT_CACHE_KIB, threads=SORT_THREADS)
 
 
 _DEFERRABLE = {"ix_hash_entry_md5", "ix_hash_entry_sha1", "ix_hash_entry_sha256"}  # set_id only ever appends
 
 
 class _RowsWriter:
-    """Writes ``EntryBatch`` rows, gathered by the columns they fill into executemany batches of about
+    """Writes ``ColumnBatch`` entries, gathered by the columns they fill into executemany batches of about
     ``BATCH_ROWS`` (a reader's own batches are small), each kind through one statement naming only those
     columns: sqlite3 takes the tuples as they are; psycopg gets them through COPY (no per-row statement at
     all); any other named-parameter driver gets dicts. Memory: at most about ``BATCH_ROWS`` rows held."""
@@ -325,19 +311,19 @@ class _RowsWriter:
         self.connection = connection
         self.set_id = int(set_id)
         self.writers: dict[tuple[str, ...], Callable[[list[tuple[Any, ...]]], None]] = {}
-        self.pending: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
+        self.pending: dict[tuple[str, ...], list[ColumnBatch]] = {}
         self.held = 0
 
-    def add(self, batch: EntryBatch) -> int:
+    def add(self, batch: ColumnBatch) -> int:
         """Takes ``batch``; returns how many rows were written to the database by this call."""
-        self.pending.setdefault(batch.columns, []).extend(batch.rows)
-        self.held += len(batch.rows)
+        self.pending.setdefault(batch.columns, []).append(batch)
+        self.held += len(batch)
         return self.flush() if self.held >= BATCH_ROWS else 0
 
     def flush(self) -> int:
-        for columns, rows in self.pending.items():
+        for columns, parts in self.pending.items():
             writer = self.writers.get(columns) or self.writers.setdefault(columns, self._writer(columns))
-            writer(rows)
+            writer(ColumnBatch.joined(parts).rows())
         written, self.held = self.held, 0
         self.pending.clear()
         return written
@@ -398,17 +384,25 @@ def _write_video(connection: Connection, set_id: int, video: VideoEntry) -> None
 @contextmanager
 def _bulk_load(connection: Connection) -> Iterator[Connection]:
     """On SQLite, a bigger page cache while loading: the hash indexes' pages stay in memory instead of
-    spilling to the WAL mid-transaction (about twice as fast for large sets). The pooled connection
-    gets its own size back afterwards."""
+    spilling to the WAL mid-transaction (about twice as fast for large sets)."""
     if connection.dialect.name != "sqlite":
         yield connection
         return
-    previous = connection.exec_driver_sql("PRAGMA cache_size").scalar()
-    connection.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
-    try:
+    with _sqlite_pragmas(connection, cache_size=-SQLITE_CACHE_KIB):
         yield connection
+
+
+@contextmanager
+def _sqlite_pragmas(connection: Connection, **settings: int) -> Iterator[None]:
+    """SQLite pragmas set for a while; the pooled connection gets its own values back afterwards."""
+    previous = {name: connection.exec_driver_sql(f"PRAGMA {name}").scalar() for name in settings}
+    for name, value in settings.items():
+        connection.exec_driver_sql(f"PRAGMA {name}={int(value)}")
+    try:
+        yield
     finally:
-        connection.exec_driver_sql(f"PRAGMA cache_size={int(previous or -2000)}")
+        for name, value in previous.items():
+            connection.exec_driver_sql(f"PRAGMA {name}={int(value)}")
 
 
 def _file_state(path: Path) -> tuple[int, int]:

@@ -25,18 +25,18 @@ from sqlalchemy.orm import Session
 from haven.category_codes import SchemeCodes
 from haven.formats.base import (
     ColumnBatch,
-    EntryBatch,
     FormatError,
     Note,
     ParsedEntry,
     Skipped,
     VideoEntry,
+    new_entry,
     read_lines,
     shorten,
 )
 from haven.schemes import CUSTOM, SchemeError, get_scheme, scheme_codes
 
-Item = ParsedEntry | EntryBatch | ColumnBatch | VideoEntry | Skipped | Note
+Item = ParsedEntry | ColumnBatch | VideoEntry | Skipped | Note
 RECORD_FORMATS = frozenset({"vics", "nsrl", "kdb", "vpdq", "haven"})
 """Formats whose Skipped say "record N" (or whose records span lines); every other format is a text list
 that yields one entry or Skipped per content line (after any header), in file order."""
@@ -95,7 +95,7 @@ def _prefixed(items: Iterable[Item], first: Note) -> Iterator[Item]:
 
 def _checked(items: Iterable[Item], codes: SchemeCodes, locate: Callable[[int, ParsedEntry], str]) -> Iterator[Item]:
     # Runs once per entry of sets of millions: a kept entry costs one type test and one set lookup (None, no
-    # category, is in the set too). Each reader yields one entry or Skipped per record (or an EntryBatch of
+    # category, is in the set too). Each reader yields one entry or Skipped per record (or a ColumnBatch of
     # consecutive records), plus Notes, so a record's number is counted from what came before it.
     accepted, canonical, scheme = codes.exact | {None}, codes.canonical, codes.scheme
     record = 0  # records before the current item
@@ -112,14 +112,10 @@ def _checked(items: Iterable[Item], codes: SchemeCodes, locate: Callable[[int, P
         elif type(item) is ColumnBatch:
             count = len(item)
             if "category" in item.columns and not accepted.issuperset(item.values[item.columns.index("category")]):
-                yield from _checked_batch(item.to_rows(), record, accepted, canonical, scheme, locate)
+                yield from _checked_batch(item, record, accepted, canonical, scheme, locate)
             else:
                 yield item  # the usual case: every code as the scheme spells it, checked in one set operation
             record += count
-            continue
-        elif type(item) is EntryBatch:
-            yield from _checked_batch(item, record, accepted, canonical, scheme, locate)
-            record += len(item.rows)
             continue
         elif isinstance(item, Note):
             pass
@@ -138,36 +134,31 @@ def _checked(items: Iterable[Item], codes: SchemeCodes, locate: Callable[[int, P
 
 
 def _checked_batch(
-    batch: EntryBatch,
+    batch: ColumnBatch,
     before: int,
     accepted: set[str | None],
     canonical: Callable[[str], str | None],
     scheme: str,
     locate: Callable[[int, ParsedEntry], str],
-) -> Iterator[EntryBatch | Skipped]:
-    """``batch`` as it is when every category is a code of the scheme as spelled (the usual case: one set
-    test); otherwise its rows respelled, and those whose code is not in the scheme skipped."""
-    if "category" not in batch.columns:
-        yield batch
-        return
+) -> Iterator[ColumnBatch | Skipped]:
+    """``batch``'s entries with their codes respelled as the scheme spells them, and those whose code is
+    not in the scheme skipped (with their record numbers: ``before`` records came first)."""
     at = batch.columns.index("category")
-    categories = set(map(itemgetter(at), batch.rows))
-    if categories <= accepted:
-        yield batch
-        return
-    spelled = {category: canonical(category) for category in categories - accepted}
+    rows = batch.rows()
+    spelled = {category: canonical(category) for category in set(map(itemgetter(at), rows)) - accepted}
     kept: list[tuple[Any, ...]] = []
-    for number, row in enumerate(batch.rows, start=before + 1):
+    for number, row in enumerate(rows, start=before + 1):
         category = row[at]
         if category in accepted:
             kept.append(row)
         elif (code := spelled[category]) is not None:
             kept.append((*row[:at], code, *row[at + 1 :]))
         else:
-            entry = next(EntryBatch(batch.columns, [row]).entries())
+            entry = new_entry()
+            entry.update(zip(batch.columns, row, strict=True))  # type: ignore[typeddict-item]
             yield Skipped(locate(number, entry), out_of_scheme(category, scheme))
     if kept:
-        yield EntryBatch(batch.columns, kept)
+        yield ColumnBatch.from_rows(batch.columns, kept)
 
 
 def _record(ordinal: int, _entry: ParsedEntry) -> str:

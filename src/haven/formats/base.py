@@ -6,8 +6,7 @@ known video), a ``Skipped`` (with its line or record
 number) per unusable one and a ``Note`` when it drops a field from an entry it keeps; it raises
 ``FormatError`` when the file cannot be read any further. Entries are plain dicts with every column
 present, so the importer hands them to executemany unchanged. A reader with a bulk path (VICS) may
-instead yield an ``EntryBatch`` or a ``ColumnBatch``: many records' entries at once, in only the columns
-they fill.
+instead yield a ``ColumnBatch``: many records' entries at once, in only the columns they fill.
 """
 
 from __future__ import annotations
@@ -58,36 +57,20 @@ def new_entry() -> ParsedEntry:
 
 
 @dataclass(frozen=True, slots=True)
-class EntryBatch:
-    """Consecutive records' entries, one row each in file order: values in ``columns`` order (some of
-    ``ENTRY_COLUMNS``; the others are None in every row). Columns that no record fills are left out
-    because the database driver binds a None about as slowly as it inserts a row's text."""
-
-    columns: tuple[str, ...]
-    rows: list[tuple[Any, ...]]
-
-    def entries(self) -> Iterator[ParsedEntry]:
-        """The rows as ``ParsedEntry`` dicts (for readers of single entries, e.g. tests)."""
-        for row in self.rows:
-            entry = new_entry()
-            entry.update(zip(self.columns, row, strict=True))  # type: ignore[typeddict-item]
-            yield entry
-
-
-@dataclass(frozen=True, slots=True)
 class ColumnBatch:
     """Consecutive records' entries column by column, as a bulk reader checks them (VICS): for each of
     ``columns``, a list of values, or a str of hashes joined by newlines. Joined hashes cost almost
     nothing to make (the reader has joined them to check them), to send to another process, or to split
-    back (``str.split``); rows of tuples are only made where they are inserted."""
+    back (``str.split``); rows of tuples are only made where they are inserted. Columns that no entry
+    fills are left out: the database driver binds a None about as slowly as it inserts a row's text."""
 
     columns: tuple[str, ...]
     values: tuple[Sequence[Any] | str, ...]
 
     @staticmethod
     def from_rows(columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> ColumnBatch:
-        """``rows`` (at least one) column by column, without the columns that are None in every row: a
-        plain MD5 list's entries fill one of ten, and the driver binds each None about as slowly as a row."""
+        """``rows`` (at least one, values in ``columns`` order) column by column, without the columns that
+        are None in every row (a plain MD5 list's entries fill one of ten)."""
         kept = [
             (column, values)
             for column, values in zip(columns, zip(*rows, strict=True), strict=True)
@@ -99,22 +82,34 @@ class ColumnBatch:
         first = self.values[0]
         return (first.count("\n") + 1 if first else 0) if type(first) is str else len(first)
 
-    def to_rows(self) -> EntryBatch:
-        split = [value.split("\n") if type(value) is str else value for value in self.values]
-        return EntryBatch(self.columns, list(zip(*split, strict=True)))
+    def rows(self) -> list[tuple[Any, ...]]:
+        """One tuple per entry, values in ``columns`` order: what executemany takes."""
+        return list(zip(*map(_listed, self.values), strict=True))
+
+    def entries(self) -> Iterator[ParsedEntry]:
+        """The entries as ``ParsedEntry`` dicts (for readers of single entries, e.g. tests)."""
+        for row in self.rows():
+            entry = new_entry()
+            entry.update(zip(self.columns, row, strict=True))  # type: ignore[typeddict-item]
+            yield entry
 
     @staticmethod
     def joined(batches: list[ColumnBatch]) -> ColumnBatch:
-        """``batches`` (all with the same columns) as one."""
+        """``batches`` (all with the same columns) as one. A column joined in some and listed in others
+        (a reader's batch beside entries gathered one by one) comes out listed."""
         if len(batches) == 1:
             return batches[0]
         values: list[Sequence[Any] | str] = []
         for parts in zip(*(batch.values for batch in batches), strict=True):
-            if type(parts[0]) is str:
+            if all(type(part) is str for part in parts):
                 values.append("\n".join(parts))  # type: ignore[arg-type]
             else:
-                values.append(list(chain.from_iterable(parts)))
+                values.append(list(chain.from_iterable(_listed(part) for part in parts)))
         return ColumnBatch(batches[0].columns, tuple(values))
+
+
+def _listed(value: Sequence[Any] | str) -> Sequence[Any]:
+    return value.split("\n") if type(value) is str else value
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,7 +156,7 @@ class HashListFormat(Protocol):
 
     def scheme(self, head: bytes) -> str | None: ...
 
-    def read(self, path: Path) -> Iterator[ParsedEntry | EntryBatch | ColumnBatch | VideoEntry | Skipped | Note]: ...
+    def read(self, path: Path) -> Iterator[ParsedEntry | ColumnBatch | VideoEntry | Skipped | Note]: ...
 
 
 # Hashes of zero bytes: every empty file on every disk matches them, so a set listing one is a mistake.

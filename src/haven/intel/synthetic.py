@@ -150,7 +150,7 @@ _LAST = (
     "Sallow",
     "Thistlewood",
 )
-_WORDS = (
+CHAT_WORDS = (  # filler for synthetic chat and mail
     "the",
     "parcel",
     "is",
@@ -595,7 +595,7 @@ def _chat_log(values: _Values, lines: int) -> tuple[bytes, set[Label]]:
     nicks = [values.handle_name().replace(".", "_") for _ in range(4)]
     style = values.rng.randint(0, 2)
     for _ in range(lines):
-        words = " ".join(values.pick(_WORDS) for _ in range(values.rng.randint(3, 9)))
+        words = " ".join(values.pick(CHAT_WORDS) for _ in range(values.rng.randint(3, 9)))
         roll = values.rng.random()
         extra = ""
         if roll < 0.08:
@@ -760,7 +760,7 @@ def _email_message(values: _Values, to_many: bool = False) -> tuple[str, set[Lab
         f"X-Originating-IP: [{v6}]\n"
         f"From: {first} {last} <{sender}>\n"
         f"To: {recipient}\n"
-        f"Subject: the {values.pick(_WORDS)} {values.pick(_WORDS)}\n"
+        f"Subject: the {values.pick(CHAT_WORDS)} {values.pick(CHAT_WORDS)}\n"
         f"Date: {format_datetime(moment)}\n"
         f"Message-ID: <{msgid}>\n"
         "MIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n"
@@ -790,7 +790,7 @@ def _news_article(values: _Values) -> tuple[str, set[Label]]:
         f"Path: news.example.net!feeder.example.org!not-for-mail\n"
         f"From: {first} {last} <{sender}>\n"
         f"Newsgroups: alt.test.synthetic\n"
-        f"Subject: {values.pick(_WORDS)} {values.pick(_WORDS)}\n"
+        f"Subject: {values.pick(CHAT_WORDS)} {values.pick(CHAT_WORDS)}\n"
         f"Date: {format_datetime(moment)}\n"
         f"Message-ID: <{values.rng.randbytes(5).hex()}@news.example.net>\n"
         f"NNTP-Posting-Host: {posting_ip}\n"
@@ -855,7 +855,7 @@ def _document(values: _Values, paragraphs: int) -> tuple[list[str], set[Label]]:
     ]
     for _ in range(paragraphs):
         sentence, found = values.pick(makers)()
-        filler = " ".join(values.pick(_WORDS) for _ in range(values.rng.randint(6, 14)))
+        filler = " ".join(values.pick(CHAT_WORDS) for _ in range(values.rng.randint(6, 14)))
         out.append(f"{filler.capitalize()}, {values.distractor()}. {sentence}")
         labels.update(found)
     return out, labels
